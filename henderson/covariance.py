@@ -1,0 +1,139 @@
+"""Variance model: theta -> G = blockdiag_k(Sigma_k (x) K_k) and R = sigma2 I.
+
+theta stacks, for each random term k in order, the lower triangle of the
+q_k x q_k covariance Sigma_k (row by row: s11, s21, s22, s31, ...), and last the
+residual variance sigma2. K_k is the identity or a relationship matrix given by
+its sparse inverse K_k^-1 (rows in the order of the term's levels).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import NotPositiveDefiniteError
+
+
+@dataclass(frozen=True)
+class TermCovariance:
+    """Covariance structure of one random term: Sigma (q x q) over effects, K (m x m) over levels."""
+
+    name: str
+    effects: tuple[str, ...]
+    m: int
+    Kinv: sp.csc_matrix | None  # None: K = I
+    logdet_K: float             # log|K|, 0 for the identity
+
+    @property
+    def q(self) -> int:
+        return len(self.effects)
+
+    @property
+    def n_params(self) -> int:
+        return self.q * (self.q + 1) // 2
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """(a, b), a >= b: the lower-triangle elements of Sigma in theta order."""
+        return [(a, b) for a in range(self.q) for b in range(a + 1)]
+
+
+@dataclass(frozen=True)
+class VarianceModel:
+    """theta <-> (Sigma_k, sigma2) and the derived quantities the MME and REML need."""
+
+    terms: tuple[TermCovariance, ...]
+
+    @property
+    def n_params(self) -> int:
+        return sum(t.n_params for t in self.terms) + 1
+
+    def offsets(self) -> list[int]:
+        """Start of each term's parameters in theta."""
+        out, pos = [], 0
+        for t in self.terms:
+            out.append(pos)
+            pos += t.n_params
+        return out
+
+    def unpack(self, theta: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """theta -> ([Sigma_1, ..., Sigma_K], sigma2)."""
+        theta = np.asarray(theta, dtype=float)
+        sigmas = []
+        for t, off in zip(self.terms, self.offsets()):
+            S = np.zeros((t.q, t.q))
+            for i, (a, b) in enumerate(t.pairs()):
+                S[a, b] = S[b, a] = theta[off + i]
+            sigmas.append(S)
+        return sigmas, float(theta[-1])
+
+    def pack(self, sigmas, sigma2: float) -> np.ndarray:
+        """([Sigma_k], sigma2) -> theta."""
+        out = []
+        for t, S in zip(self.terms, sigmas):
+            S = np.atleast_2d(np.asarray(S, dtype=float))
+            out += [S[a, b] for a, b in t.pairs()]
+        return np.array(out + [float(sigma2)])
+
+    def param_table(self) -> pd.DataFrame:
+        """One row per element of theta: group, term1, term2 (empty for a variance)."""
+        rows = []
+        for t in self.terms:
+            for a, b in t.pairs():
+                rows.append((t.name, t.effects[a], "" if a == b else t.effects[b]))
+        rows.append(("Residual", "", ""))
+        return pd.DataFrame(rows, columns=["group", "term1", "term2"])
+
+    def is_variance(self) -> np.ndarray:
+        """True where theta holds a variance (diagonal element or sigma2), False for covariances."""
+        out = []
+        for t in self.terms:
+            out += [a == b for a, b in t.pairs()]
+        return np.array(out + [True])
+
+    def derivative(self, k: int, j: int) -> np.ndarray:
+        """dSigma_k / dtheta_j for the j-th lower-triangle element of term k (symmetric unit matrix)."""
+        t = self.terms[k]
+        a, b = t.pairs()[j]
+        E = np.zeros((t.q, t.q))
+        E[a, b] = E[b, a] = 1.0
+        return E
+
+    def is_admissible(self, theta: np.ndarray, tol: float = 0.0) -> bool:
+        """Every Sigma_k positive definite (smallest eigenvalue > tol * its scale) and sigma2 > 0."""
+        sigmas, s2 = self.unpack(theta)
+        if not s2 > 0:
+            return False
+        for S in sigmas:
+            w = np.linalg.eigvalsh(S)
+            if w[0] <= tol * max(w[-1], 0.0) or w[0] <= 0:
+                return False
+        return True
+
+    def inverses(self, theta: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """([Sigma_k^-1], sigma2), raising NotPositiveDefiniteError naming the term at fault."""
+        sigmas, s2 = self.unpack(theta)
+        inv = []
+        for t, S in zip(self.terms, sigmas):
+            try:
+                L = np.linalg.cholesky(S)
+            except np.linalg.LinAlgError:
+                raise NotPositiveDefiniteError(
+                    f"covariance of random term {t.name!r} is not positive definite: {S.tolist()}") from None
+            Li = np.linalg.inv(L)
+            inv.append(Li.T @ Li)
+        if not s2 > 0:
+            raise NotPositiveDefiniteError(f"residual variance must be positive, got {s2}")
+        return inv, s2
+
+    def logdet_G(self, theta: np.ndarray) -> float:
+        """log|G| = sum_k (m_k log|Sigma_k| + q_k log|K_k|)."""
+        sigmas, _ = self.unpack(theta)
+        total = 0.0
+        for t, S in zip(self.terms, sigmas):
+            sign, ld = np.linalg.slogdet(S)
+            if sign <= 0:
+                raise NotPositiveDefiniteError(f"covariance of random term {t.name!r} is not positive definite")
+            total += t.m * ld + t.q * t.logdet_K
+        return total

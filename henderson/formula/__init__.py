@@ -1,0 +1,6 @@
+"""Formulas to sparse designs: lme4 syntax -> y, X, Z blocks."""
+from .design import Design, build_design
+from .parse import ParsedFormula, RandomSpec, parse_formula
+from .random import RandomTerm
+
+__all__ = ["Design", "build_design", "ParsedFormula", "RandomSpec", "parse_formula", "RandomTerm"]

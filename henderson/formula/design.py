@@ -1,0 +1,119 @@
+"""Formula + DataFrame -> Design: response y, sparse X, sparse Z blocks and level maps."""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import DesignError, MissingDataWarning
+from .fixed import drop_aliased, fixed_design, required_columns
+from .parse import ParsedFormula, parse_formula
+from .random import RandomTerm, random_term
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything the data contribute to the model y = X b + Z u + e (immutable).
+
+    ``rows`` are the labels (index) of the data rows used; ``n_dropped`` rows had
+    missing values in a model column. ``aliased`` names fixed columns dropped
+    as linear combinations of earlier ones.
+    """
+
+    formula: str
+    parsed: ParsedFormula
+    y: np.ndarray
+    X: sp.csc_matrix
+    fixed_names: tuple[str, ...]
+    terms: tuple[RandomTerm, ...]
+    rows: pd.Index
+    n_dropped: int
+    aliased: tuple[str, ...]
+    fixed_spec: object = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def Z(self) -> sp.csc_matrix:
+        """All random-effect columns side by side, in term order."""
+        if not self.terms:
+            return sp.csc_matrix((self.n, 0))
+        return sp.hstack([t.Z for t in self.terms], format="csc")
+
+    def term(self, name: str) -> RandomTerm:
+        for t in self.terms:
+            if t.name == name:
+                return t
+        raise KeyError(f"no random term named {name!r}; terms are {[t.name for t in self.terms]}")
+
+
+def _columns_used(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
+    cols = [parsed.response] + sorted(required_columns(parsed.fixed))
+    for spec in parsed.random:
+        cols += sorted(required_columns(spec.lhs)) + list(spec.factors)
+    seen = []
+    for c in cols:
+        if c not in seen:
+            seen.append(c)
+    unknown = [c for c in seen if c not in data.columns]
+    if unknown:
+        raise DesignError(f"column(s) {', '.join(map(repr, unknown))} used in the formula are not in the data "
+                          f"(columns are: {', '.join(map(str, data.columns[:20]))})")
+    return seen
+
+
+def _drop_missing(data: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, int]:
+    """Rows with a missing value in any model column are left out, with a warning counting them per column."""
+    miss = data[cols].isna()
+    bad = miss.any(axis=1).to_numpy()
+    if not bad.any():
+        return data, 0
+    per_col = {c: int(v) for c, v in miss.sum().items() if v}
+    warnings.warn(f"{int(bad.sum())} row(s) with missing values left out (per column: {per_col})",
+                  MissingDataWarning, stacklevel=4)
+    return data.loc[~bad], int(bad.sum())
+
+
+def _response(data: pd.DataFrame, name: str) -> np.ndarray:
+    col = data[name]
+    if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+        raise DesignError(f"response {name!r} is not numeric (dtype {col.dtype})")
+    y = col.to_numpy(dtype=float)
+    if not np.all(np.isfinite(y)):
+        raise DesignError(f"response {name!r} has infinite values")
+    if np.ptp(y) == 0:
+        raise DesignError(f"response {name!r} is constant ({y[0]!r}); nothing to model")
+    return y
+
+
+def build_design(formula: str, data: pd.DataFrame, ids: dict | None = None) -> Design:
+    """Parse ``formula`` and evaluate it on ``data``.
+
+    ``ids`` maps a random term's group name (or its grouping column) to the ids of
+    its relationship matrix, so that Z has one column per id, including ids without records.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    parsed = parse_formula(formula)
+    cols = _columns_used(parsed, data)
+    data, n_dropped = _drop_missing(data, cols)
+    if len(data) == 0:
+        raise DesignError("the data set is empty" + (" after leaving out rows with missing values"
+                                                     if n_dropped else ""))
+    y = _response(data, parsed.response)
+    X, names, spec = fixed_design(parsed.fixed, data)
+    X, names, aliased = drop_aliased(X, names)
+    ids = ids or {}
+    terms = tuple(random_term(s, data, ids.get(s.name, ids.get(":".join(s.factors)))) for s in parsed.random)
+    return Design(formula=formula, parsed=parsed, y=y, X=X, fixed_names=tuple(names), terms=terms,
+                  rows=data.index, n_dropped=n_dropped, aliased=tuple(aliased), fixed_spec=spec)

@@ -1,0 +1,138 @@
+"""Split an lme4-style formula into its response, fixed part and random terms.
+
+    y ~ x + f + (1 + x | g) + (1 | g1/g2) + (x || h)
+
+gives the response ``y``, the fixed right-hand side ``x + f`` and the random
+terms ``(1 + x | g)``, ``(1 | g1)``, ``(1 | g1:g2)``, ``(1 | h)`` and
+``(0 + x | h)``, expanded as lme4's ``findbars`` and ``expandDoubleVerts`` do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import DesignError
+
+
+@dataclass(frozen=True)
+class RandomSpec:
+    """One random term ``(lhs | factors)``: effects ``lhs`` varying over the levels of ``factors``.
+
+    ``factors`` is the tuple of grouping columns whose interaction forms the
+    grouping factor (one column for ``(1|g)``, two for ``(1|g1:g2)``).
+    ``name`` is the group name as lme4 prints it (``"cask:batch"`` for the
+    inner term of ``batch/cask``, ``"Subject.1"`` for the second part of ``||``).
+    """
+
+    lhs: str
+    factors: tuple[str, ...]
+    name: str
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    response: str
+    fixed: str
+    random: tuple[RandomSpec, ...]
+
+
+def split_top_level(text: str, sep: str) -> list[str]:
+    """Split ``text`` on the one-character ``sep`` where it is outside all parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth < 0:
+                raise DesignError(f"unbalanced parentheses in formula part {text!r}")
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth != 0:
+        raise DesignError(f"unbalanced parentheses in formula part {text!r}")
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def _is_bar_term(term: str) -> bool:
+    if not (term.startswith("(") and term.endswith(")")):
+        return False
+    inner = term[1:-1]
+    return len(split_top_level(inner, "|")) > 1
+
+
+def _grouping_factors(group: str) -> list[tuple[str, ...]]:
+    """Expand ``g1/g2/g3`` into ``[(g1,), (g1, g2), (g1, g2, g3)]``; ``g1:g2`` stays one factor."""
+    nested = [p.strip() for p in group.split("/")]
+    if any(not p for p in nested):
+        raise DesignError(f"empty grouping factor in {group!r}")
+    out, prefix = [], ()
+    for part in nested:
+        prefix = prefix + tuple(s.strip() for s in part.split(":"))
+        out.append(prefix)
+    return out
+
+
+def _lme4_order(factors: tuple[str, ...], nested: bool) -> tuple[str, ...]:
+    """Factor order as lme4 builds it: the inner term of nested ``a/b`` is ``b:a``; explicit ``a:b`` stays."""
+    return tuple(reversed(factors)) if nested else factors
+
+
+def _expand_uncorrelated(lhs: str) -> list[str]:
+    """``1 + x + z`` under ``||`` becomes ``1``, ``0 + x``, ``0 + z`` (lme4's expandDoubleVerts)."""
+    terms = [t for t in split_top_level(lhs, "+") if t]
+    has_intercept = not any(t in ("0", "-1") for t in terms)
+    effects = [t for t in terms if t not in ("0", "1", "-1")]
+    out = ["1"] if has_intercept else []
+    out += [f"0 + {t}" for t in effects]
+    return out
+
+
+def _random_specs(term: str) -> list[tuple[str, tuple[str, ...], str]]:
+    inner = term[1:-1]
+    if "||" in inner:
+        lhs, group = (s.strip() for s in inner.split("||", 1))
+        lhss = _expand_uncorrelated(lhs)
+    else:
+        lhs, group = (s.strip() for s in split_top_level(inner, "|"))
+        lhss = [lhs]
+    if not lhs or not group:
+        raise DesignError(f"random term {term!r} needs effects and a grouping factor: (lhs | group)")
+    chains = _grouping_factors(group)
+    nested = "/" in group
+    out = []
+    for chain in chains:
+        factors = _lme4_order(chain, nested)
+        out += [(l, factors, ":".join(factors)) for l in lhss]
+    return out
+
+
+def _unique_names(specs: list[tuple[str, tuple[str, ...], str]]) -> tuple[RandomSpec, ...]:
+    """Give repeated group names lme4's suffixes: ``Subject``, ``Subject.1``, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for lhs, factors, name in specs:
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append(RandomSpec(lhs=lhs, factors=factors, name=name if k == 0 else f"{name}.{k}"))
+    return tuple(out)
+
+
+def parse_formula(formula: str) -> ParsedFormula:
+    """Parse ``response ~ fixed + (random | group)`` into a ParsedFormula."""
+    if not isinstance(formula, str) or "~" not in formula:
+        raise DesignError(f"formula must be a string 'response ~ terms', got {formula!r}")
+    lhs, rhs = formula.split("~", 1)
+    response = lhs.strip()
+    if not response:
+        raise DesignError(f"formula {formula!r} has no response")
+    fixed_terms, specs = [], []
+    for term in split_top_level(rhs.strip(), "+"):
+        if not term:
+            continue
+        if _is_bar_term(term):
+            specs.extend(_random_specs(term))
+        else:
+            fixed_terms.append(term)
+    fixed = " + ".join(fixed_terms) if fixed_terms else "1"
+    return ParsedFormula(response=response, fixed=fixed, random=_unique_names(specs))

@@ -1,0 +1,123 @@
+"""Random-effect design blocks Z_k, one per random term, sparse (n x q_k m_k).
+
+Columns are effect-major: all levels of the first effect, then all levels of
+the second, so that the term's covariance is Sigma_k (x) K_k.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from formulaic import model_matrix
+
+from ..errors import DesignError
+from .fixed import r_column_name
+from .parse import RandomSpec
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """The design of one random term: Z (n x q m), its effects and the levels of its grouping factor."""
+
+    name: str
+    factors: tuple[str, ...]
+    effects: tuple[str, ...]
+    levels: pd.Index
+    Z: sp.csc_matrix
+    lhs: str
+    lhs_spec: object
+
+    @property
+    def q(self) -> int:
+        """Number of effects per level (1 for an intercept-only term)."""
+        return len(self.effects)
+
+    @property
+    def m(self) -> int:
+        """Number of levels of the grouping factor (including levels without records)."""
+        return len(self.levels)
+
+
+def id_strings(values) -> np.ndarray:
+    """Level labels as strings; integral floats lose their ``.0`` so ``6489.0`` matches ``"6489"``."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        arr = np.where(np.isfinite(arr) & (arr == np.round(arr)), arr.astype(np.int64).astype(str), arr.astype(str))
+        return arr.astype(object)
+    return np.array([str(v).strip() for v in arr], dtype=object)
+
+
+def grouping_codes(data: pd.DataFrame, factors: tuple[str, ...]) -> tuple[np.ndarray, pd.Index]:
+    """Codes 0..m-1 of the interaction of ``factors`` and its levels, sorted as R sorts them.
+
+    One factor: its sorted distinct values. Several: the distinct combinations in
+    lexicographic order of the factors' own sorted levels, labelled ``a:b``.
+    """
+    codes, sizes, uniques = [], [], []
+    for f in factors:
+        c, u = pd.factorize(data[f], sort=True)
+        codes.append(c.astype(np.int64))
+        sizes.append(len(u))
+        uniques.append(u)
+    if len(factors) == 1:
+        return codes[0], pd.Index(uniques[0], name=factors[0])
+    key = np.zeros(len(data), dtype=np.int64)
+    for c, s in zip(codes, sizes):
+        key = key * s + c
+    ukeys, inv = np.unique(key, return_inverse=True)
+    parts, rest = [], ukeys
+    for s in reversed(sizes):
+        parts.append(rest % s)
+        rest = rest // s
+    parts.reverse()
+    labels = [":".join(str(uniques[i][p[j]]) for i, p in enumerate(parts)) for j in range(len(ukeys))]
+    return inv.astype(np.int64), pd.Index(labels, name=":".join(factors))
+
+
+def _effects_matrix(lhs: str, data: pd.DataFrame, name: str):
+    try:
+        mm = model_matrix(lhs, data, na_action="ignore")
+    except Exception as exc:
+        raise DesignError(f"cannot build the effects {lhs!r} of random term {name!r}: {exc}") from exc
+    values = np.asarray(mm, dtype=float)
+    if values.shape[1] == 0:
+        raise DesignError(f"random term ({lhs} | {name}) has no effects")
+    if not np.all(np.isfinite(values)):
+        raise DesignError(f"random term ({lhs} | {name}) has non-finite values")
+    return values, tuple(r_column_name(c) for c in mm.model_spec.column_names), mm.model_spec
+
+
+def _match_levels(codes: np.ndarray, levels: pd.Index, ids, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Re-code levels onto the given ids (a relationship matrix's rows); every level must be there."""
+    ids_str = id_strings(ids)
+    pos = pd.Index(ids_str)
+    if not pos.is_unique:
+        dup = pos[pos.duplicated()].unique()[:5].tolist()
+        raise DesignError(f"relationship ids of {name!r} are duplicated: {dup}")
+    where = pos.get_indexer(id_strings(levels))
+    if (where < 0).any():
+        missing = levels[where < 0]
+        raise DesignError(f"{len(missing)} level(s) of {name!r} are not in its relationship matrix "
+                          f"(pedigree): {', '.join(map(str, missing[:10]))}"
+                          + (" ..." if len(missing) > 10 else ""))
+    return where[codes], pd.Index(ids_str, name=levels.name)
+
+
+def random_term(spec: RandomSpec, data: pd.DataFrame, ids=None) -> RandomTerm:
+    """Build Z for ``spec`` on ``data``; with ``ids`` the columns are those ids (levels without data included)."""
+    codes, levels = grouping_codes(data, spec.factors)
+    if ids is not None:
+        codes, levels = _match_levels(codes, levels, ids, spec.name)
+    elif len(levels) < 2:
+        raise DesignError(f"grouping factor {spec.name!r} has only {len(levels)} level(s); "
+                          "a random effect needs at least 2")
+    values, effects, lhs_spec = _effects_matrix(spec.lhs, data, spec.name)
+    n, m = len(data), len(levels)
+    rows = np.arange(n)
+    blocks = [sp.csc_matrix((values[:, e], (rows, codes)), shape=(n, m)) for e in range(values.shape[1])]
+    Z = sp.hstack(blocks, format="csc") if len(blocks) > 1 else blocks[0]
+    Z.sort_indices()
+    return RandomTerm(name=spec.name, factors=spec.factors, effects=effects, levels=levels,
+                      Z=Z, lhs=spec.lhs, lhs_spec=lhs_spec)
