@@ -1,0 +1,141 @@
+"""From a table of (id, sire, dam) rows to a checked, parents-first numbering of the animals.
+
+Ids are normalized strings; unknown-parent codes become -1; parents that are never listed as
+animals are added as founders. Checks: conflicting duplicate rows, self-parenthood, an id used
+both as sire and dam, and loops (an animal that is its own ancestor).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from henderson.errors import PedigreeError, PedigreeWarning
+from henderson.pedigree.ids import missing_mask, normalize_ids
+from henderson.pedigree.order import generations, parents_first
+
+SHOW = 10  # how many ids a message lists before "..."
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """Animals renumbered 0..n-1 with parents first; sire/dam are positions, -1 when unknown."""
+
+    ids: np.ndarray
+    sire: np.ndarray
+    dam: np.ndarray
+    generation: np.ndarray
+    added_founders: np.ndarray
+
+
+def _some(names, limit: int = SHOW) -> str:
+    names = [str(x) for x in names]
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(repr(x) for x in names[:limit]) + more
+
+
+def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
+    if name not in df.columns:
+        raise PedigreeError(f"{role} column {name!r} is not in the pedigree table; columns are {list(df.columns)}")
+    return df[name]
+
+
+def normalized_columns(df, id, sire, dam, missing):
+    """Normalized id/sire/dam arrays; unknown parents as None; PedigreeError for rows without an id."""
+    ids = normalize_ids(_column(df, id, "id"))
+    sires = normalize_ids(_column(df, sire, "sire"))
+    dams = normalize_ids(_column(df, dam, "dam"))
+    bad = missing_mask(ids, missing)
+    if bad.any():
+        rows = df.index[bad]
+        raise PedigreeError(f"pedigree rows {_some(rows)} have a missing id (column {id!r})")
+    sires[missing_mask(sires, missing)] = None
+    dams[missing_mask(dams, missing)] = None
+    return ids, sires, dams
+
+
+def drop_duplicates(ids, sires, dams):
+    """Drop identical repeated rows (PedigreeWarning); PedigreeError if an id has different parents."""
+    frame = pd.DataFrame({"id": ids, "sire": sires, "dam": dams})
+    dup = frame.duplicated(subset="id", keep=False).to_numpy()
+    if not dup.any():
+        return ids, sires, dams
+    rows = frame[dup].fillna({"sire": "\x00", "dam": "\x00"})
+    variants = rows.groupby("id", sort=False)[["sire", "dam"]].nunique()
+    conflict = variants.index[(variants > 1).any(axis=1)]
+    if len(conflict):
+        raise PedigreeError(f"animals listed twice with different parents: {_some(conflict)}")
+    names = pd.unique(rows["id"])
+    warnings.warn(
+        f"dropped repeated identical pedigree rows of {len(names)} animals: {_some(names)}",
+        PedigreeWarning,
+        stacklevel=4,
+    )
+    keep = ~frame.duplicated(subset="id", keep="first").to_numpy()
+    return ids[keep], sires[keep], dams[keep]
+
+
+def check_parents(names, sire, dam, sire_as_dam):
+    """PedigreeError for self-parents; PedigreeError/Warning for ids used as both sire and dam."""
+    m = len(sire)
+    own = np.arange(m)
+    selfish = (sire == own) | (dam == own)
+    if selfish.any():
+        raise PedigreeError(f"animals that are their own parent: {_some(names[:m][selfish])}")
+    n = len(names)
+    as_sire = np.zeros(n, bool)
+    as_dam = np.zeros(n, bool)
+    as_sire[sire[sire >= 0]] = True
+    as_dam[dam[dam >= 0]] = True
+    both = np.flatnonzero(as_sire & as_dam)
+    if both.size:
+        msg = f"ids used both as sire and as dam: {_some(names[both])}"
+        if sire_as_dam == "warn":
+            warnings.warn(msg, PedigreeWarning, stacklevel=4)
+        elif sire_as_dam == "error":
+            raise PedigreeError(msg)
+        else:
+            raise ValueError(f"sire_as_dam must be 'error' or 'warn', not {sire_as_dam!r}")
+
+
+def encode(ids, sires, dams):
+    """Codes 0..m-1 for listed animals (input order), m.. for parents never listed (added founders)."""
+    m = len(ids)
+    codes, names = pd.factorize(np.concatenate([ids, sires, dams]), use_na_sentinel=True)
+    names = np.asarray(names, dtype=object)
+    n = len(names)
+    sire = np.full(n, -1, np.int64)
+    dam = np.full(n, -1, np.int64)
+    sire[:m] = codes[m : 2 * m]
+    dam[:m] = codes[2 * m :]
+    return names, sire, dam
+
+
+def number(df, id="id", sire="sire", dam="dam", missing=None, sire_as_dam="error") -> Numbered:
+    """Check the table and number its animals parents-first (see module docstring)."""
+    from henderson.pedigree.ids import DEFAULT_MISSING
+
+    missing = DEFAULT_MISSING if missing is None else tuple(missing)
+    ids, sires, dams = normalized_columns(df, id, sire, dam, missing)
+    ids, sires, dams = drop_duplicates(ids, sires, dams)
+    names, s, d = encode(ids, sires, dams)
+    m = len(ids)
+    check_parents(names, s[:m], d[:m], sire_as_dam)
+    added = names[m:]
+    if added.size:
+        warnings.warn(
+            f"{added.size} parents are not listed as animals and were added as founders: {_some(added)}",
+            PedigreeWarning,
+            stacklevel=3,
+        )
+    gen = generations(s, d, names)
+    perm = parents_first(gen)
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(perm.size)
+    s, d = s[perm], d[perm]
+    s[s >= 0] = inverse[s[s >= 0]]
+    d[d >= 0] = inverse[d[d >= 0]]
+    return Numbered(names[perm], s, d, gen[perm], added)

@@ -1,0 +1,97 @@
+"""Animal identifiers as normalized strings.
+
+Pedigree files and data files often disagree on the type of an id (6489, "6489", 6489.0, " 6489"),
+so every id is compared through :func:`normalize_ids`, which maps all of these to "6489".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_MISSING = ("", "0", "NA", ".", float("nan"))
+
+
+def normalize_ids(values) -> np.ndarray:
+    """Map ids to strings: integers -> "6489", integral floats 6489.0 -> "6489", strings stripped.
+
+    Non-integral floats keep their shortest repr ("1.5"); missing values (None, NaN, pd.NA, NaT)
+    become None. Returns an object ndarray of str/None, one entry per input value.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(_as_1d(values))
+    s = s.reset_index(drop=True)
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+        return _normalize_objects(s)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return _with_missing(s.astype(object).map(str), s.isna())
+    if pd.api.types.is_integer_dtype(s.dtype):
+        missing = s.isna()
+        out = s.astype(object).map(str) if missing.any() else pd.Series(s.to_numpy().astype(str), dtype=object)
+        return _with_missing(out, missing)
+    if pd.api.types.is_float_dtype(s.dtype):
+        return _normalize_floats(s.to_numpy(dtype=float, na_value=np.nan))
+    return _normalize_objects(s.astype(object))
+
+
+def _as_1d(values):
+    if isinstance(values, (pd.Index, pd.api.extensions.ExtensionArray)):
+        return values
+    arr = np.asarray(values, dtype=None if not isinstance(values, (list, tuple)) else object)
+    return arr.ravel()
+
+
+def _with_missing(out: pd.Series, missing) -> np.ndarray:
+    arr = out.to_numpy(dtype=object, copy=True)
+    arr[np.asarray(missing, dtype=bool)] = None
+    return arr
+
+
+def _normalize_floats(x: np.ndarray) -> np.ndarray:
+    """Integral floats as integers, other finite floats by repr, NaN as None."""
+    out = np.empty(x.shape[0], dtype=object)
+    finite = np.isfinite(x)
+    integral = finite & (np.floor(x) == x) & (np.abs(x) < 2.0**63)
+    out[integral] = x[integral].astype(np.int64).astype(str)
+    other = finite & ~integral
+    out[other] = [repr(float(v)) for v in x[other]]
+    inf = np.isinf(x)
+    out[inf] = [repr(float(v)) for v in x[inf]]
+    out[np.isnan(x)] = None
+    return out
+
+
+def _normalize_scalar(v):
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, (bool, np.bool_)):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        if v != v:
+            return None
+        return _normalize_floats(np.array([float(v)]))[0]
+    if isinstance(v, bytes):
+        return v.decode().strip()
+    return str(v).strip()
+
+
+def _normalize_objects(s: pd.Series) -> np.ndarray:
+    """Strings stripped (vectorised fast path), anything else element by element."""
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("string", "empty"):
+        missing = s.isna().to_numpy()
+        stripped = s.str.strip()
+        return _with_missing(stripped, missing)
+    return np.array([_normalize_scalar(v) for v in s.to_numpy(dtype=object)], dtype=object)
+
+
+def missing_mask(ids: np.ndarray, missing=DEFAULT_MISSING) -> np.ndarray:
+    """True where a normalized id is an unknown-parent code (None always counts as unknown)."""
+    codes = [c for c in (normalize_ids(list(missing)) if len(missing) else []) if c is not None]
+    mask = pd.isna(ids)
+    if codes:
+        mask |= pd.Series(ids, dtype=object).isin(codes).to_numpy()
+    return mask
