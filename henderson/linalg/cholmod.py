@@ -1,0 +1,196 @@
+"""Sparse Cholesky factor of a symmetric positive definite C (CHOLMOD through scikit-sparse).
+
+The only module of henderson that imports scikit-sparse. One symbolic analysis (fill-reducing
+permutation P and the pattern of L with L L' = P C P') serves every numeric refactorization of a
+matrix with the same pattern; the selected inverse C^-1 on the pattern of C comes from the
+Takahashi recurrences on L (henderson.linalg.selinv).
+
+CHOLMOD's Factor.L() copies the factor before converting the copy to a simplicial LL' matrix, so
+extracting L leaves the supernodal factor (and the speed of later refactorizations) untouched.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sksparse import cholmod as _cholmod
+
+from henderson.errors import NotPositiveDefiniteError
+from henderson.linalg import selinv as _selinv
+
+ORDERINGS = ("amd", "metis", "best", "natural")
+MODES = ("auto", "supernodal", "simplicial")
+
+
+def _check_matrix(C):
+    """Return C as a square float64 csc_matrix with sorted indices, or raise ValueError."""
+    if not sp.issparse(C) or C.format != "csc":
+        raise ValueError(f"C must be a scipy.sparse csc matrix, got {type(C).__name__}")
+    if C.shape[0] != C.shape[1]:
+        raise ValueError(f"C must be square, got shape {C.shape}")
+    if not C.has_sorted_indices:
+        raise ValueError("C must have sorted indices (call C.sort_indices() first)")
+    return C
+
+
+class _LPattern:
+    """Pattern of L (CSC), its supernodes, and the map from C's entries into L's storage."""
+
+    def __init__(self, L, C, perm):
+        self.Lp = np.ascontiguousarray(L.indptr)
+        self.Li = np.ascontiguousarray(L.indices)
+        _selinv.check_factor_layout(self.Lp, self.Li)
+        self.sup = _selinv.find_supernodes(self.Lp, self.Li)
+        pinv = np.empty_like(perm)
+        pinv[perm] = np.arange(perm.size, dtype=perm.dtype)
+        self.pinv = pinv
+        self.c_pos = _selinv.pattern_positions(C.indptr, C.indices, pinv, self.Lp, self.Li)
+        self.diag_pos = self.Lp[:-1]
+
+    def matches(self, L):
+        """Whether L has exactly this pattern (it must: the symbolic analysis never changes)."""
+        return np.array_equal(L.indptr, self.Lp) and np.array_equal(L.indices, self.Li)
+
+
+class Factor:
+    """Cholesky factor L L' = P C P' with a fixed symbolic analysis and numeric refactorization.
+
+    Build with Factor.analyze(C, ordering); then refactor(C) with new values on the same pattern.
+    """
+
+    def __init__(self, chol, C, ordering):
+        self._chol = chol
+        self._C = C  # private working matrix: the analysed pattern, values overwritten on refactor
+        self.ordering = ordering
+        self.n = C.shape[0]
+        perm = np.array(chol.P(), dtype=np.int64)
+        perm.setflags(write=False)
+        self._perm = perm
+        self._pattern = None
+        self._valid = False
+        self._zx = None
+        self.n_factorizations = 0
+
+    @classmethod
+    def analyze(cls, C, ordering="amd", mode="auto"):
+        """Return the symbolic analysis of the pattern of C (values are ignored, zeros count).
+
+        ordering is one of "amd", "metis", "best", "natural"; mode is CHOLMOD's "auto",
+        "supernodal" or "simplicial".
+        """
+        C = _check_matrix(C)
+        if ordering not in ORDERINGS:
+            raise ValueError(f"unknown ordering {ordering!r}; expected one of {ORDERINGS}")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        itype = np.int32 if C.nnz < 2**31 - 1 else np.int64
+        work = sp.csc_matrix(
+            (
+                np.array(C.data, dtype=np.float64),
+                np.array(C.indices, dtype=itype),
+                np.array(C.indptr, dtype=itype),
+            ),
+            shape=C.shape,
+        )
+        work.has_sorted_indices = True
+        chol = _cholmod.analyze(work, mode=mode, ordering_method=ordering)
+        return cls(chol, work, ordering)
+
+    @property
+    def perm(self):
+        """Fill-reducing permutation: row k of P C P' is row perm[k] of C."""
+        return self._perm
+
+    @property
+    def nnz_L(self):
+        """Number of stored entries of L (including zeros kept by supernodal amalgamation)."""
+        return int(self._l_pattern().Li.size)
+
+    def _same_pattern(self, C):
+        W = self._C
+        if C.shape != W.shape or C.nnz != W.nnz:
+            return False
+        if C.indices is W.indices and C.indptr is W.indptr:
+            return True
+        return np.array_equal(C.indptr, W.indptr) and np.array_equal(C.indices, W.indices)
+
+    def refactor(self, C):
+        """Overwrite the numeric factor with that of C (same pattern as analysed; no re-analysis).
+
+        Raises NotPositiveDefiniteError naming the failing column of C when C is not positive
+        definite.
+        """
+        C = _check_matrix(C)
+        if not self._same_pattern(C):
+            raise ValueError("C does not have the pattern given to Factor.analyze")
+        self._C.data[:] = C.data
+        self._valid = False
+        self._zx = None
+        self.n_factorizations += 1
+        try:
+            self._chol.cholesky_inplace(self._C)
+        except _cholmod.CholmodNotPositiveDefiniteError as e:
+            k = int(e.column) if e.column is not None else -1
+            col = int(self._perm[k]) if 0 <= k < self.n else k
+            err = NotPositiveDefiniteError(
+                f"C is not positive definite: the Cholesky factorization failed at column {col} "
+                f"of C (pivot {k} in the fill-reducing order)"
+            )
+            err.column = col
+            raise err from None
+        self._valid = True
+        return self
+
+    def _require_numeric(self):
+        if not self._valid:
+            raise RuntimeError("no valid numeric factorization: call refactor(C) first")
+
+    def solve(self, b):
+        """Return C^-1 b for a dense 1-D or 2-D b (same shape as b)."""
+        self._require_numeric()
+        b = np.asarray(b, dtype=np.float64)
+        if b.ndim not in (1, 2) or b.shape[0] != self.n:
+            raise ValueError(f"b must have {self.n} rows and 1 or 2 dimensions, got {b.shape}")
+        return np.asarray(self._chol.solve_A(b)).reshape(b.shape)
+
+    def logdet(self):
+        """Return log|C| = 2 sum log L_jj."""
+        self._require_numeric()
+        return float(self._chol.logdet())
+
+    def _extract_L(self):
+        """Return L (CSC) of the current factor, from a copy of the CHOLMOD factor."""
+        return self._chol.L()
+
+    def _l_pattern(self, L=None):
+        if self._pattern is None:
+            self._require_numeric()
+            L = self._extract_L() if L is None else L
+            self._pattern = _LPattern(L, self._C, self._perm)
+        return self._pattern
+
+    def selected_inverse_on_L(self):
+        """Return (Lp, Li, Zx): Z = (P C P')^-1 on the pattern of L, with values aligned to L."""
+        self._require_numeric()
+        if self._zx is None:
+            L = self._extract_L()
+            pat = self._l_pattern(L)
+            if not pat.matches(L):
+                raise RuntimeError("the pattern of L changed between factorizations")
+            Lx = np.ascontiguousarray(L.data, dtype=np.float64)
+            del L
+            self._zx = _selinv.takahashi(pat.Lp, pat.Li, Lx, pat.sup)
+        pat = self._pattern
+        return pat.Lp, pat.Li, self._zx
+
+    def selected_inverse(self):
+        """Return S = C^-1 on the pattern of C: same indptr/indices as C, S[i, j] = (C^-1)[i, j]."""
+        _, _, zx = self.selected_inverse_on_L()
+        W = self._C
+        data = zx[self._pattern.c_pos]
+        return sp.csc_matrix((data, W.indices.copy(), W.indptr.copy()), shape=W.shape)
+
+    def diag_inverse(self):
+        """Return the diagonal of C^-1 (from the selected inverse)."""
+        Lp, _, zx = self.selected_inverse_on_L()
+        d = np.empty(self.n)
+        d[self._perm] = zx[Lp[:-1]]
+        return d
