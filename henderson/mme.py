@@ -72,6 +72,7 @@ class MMEPattern:
     wtw: np.ndarray = field(repr=False)
     wty: np.ndarray = field(repr=False)
     yty: float
+    y: np.ndarray = field(repr=False)
     n: int
     slots: tuple[GSlot, ...] = field(repr=False)
 
@@ -90,6 +91,11 @@ class MMEPattern:
     def rhs(self, theta: np.ndarray) -> np.ndarray:
         """W'y / sigma2."""
         return self.wty / float(theta[-1])
+
+    @property
+    def q(self) -> int:
+        """Number of random-effect columns."""
+        return self.size - self.p
 
     def term_slice(self, k: int) -> slice:
         """Columns of C (and entries of the solution) that belong to random term k."""
@@ -123,4 +129,4 @@ def build_pattern(design: Design, vm: VarianceModel) -> MMEPattern:
     slots = tuple(GSlot(k, a, b, positions_in(union, M), M.data.copy()) for k, a, b, M in blocks)
     return MMEPattern(vm=vm, W=W, p=design.p, term_offsets=tuple(offsets), pattern=union, wtw=wtw,
                       wty=np.asarray(W.T @ design.y).ravel(), yty=float(design.y @ design.y),
-                      n=design.n, slots=slots)
+                      y=design.y, n=design.n, slots=slots)

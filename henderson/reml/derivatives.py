@@ -1,0 +1,111 @@
+"""Traces, score, average information and EM updates at one State.
+
+For random term k with covariance Sigma_k (q x q) over m_k levels and K_k:
+
+    T_k[a, b] = tr(K_k^-1 C^{kk}_{ab})     (C^-1 z-block; C_ZZ^-1 for ML)
+    S_k       = U_k' K_k^-1 U_k             (U_k: m_k x q BLUPs)
+
+    dl/dtheta_j = -1/2 [ m_k tr(Sigma^-1 E_j) - tr(A_j (T_k + S_k)) ],  A_j = Sigma^-1 E_j Sigma^-1
+    dl/dsigma2  = -1/2 [ (n - p - q + sum_k tr(Sigma_k^-1 T_k)) / sigma2 - e'e / sigma2^2 ]
+
+Working variates f_j = V_j P y are Z_k vec(U_k (E_j Sigma^-1)') and e / sigma2;
+the average information is AI_ij = 1/2 f_i' P f_j, with P f from one more solve.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .objective import Objective, State
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """Score, average-information matrix and the trace pieces at one theta."""
+
+    score: np.ndarray
+    ai: np.ndarray = field(repr=False)
+    T: tuple = field(repr=False)      # T_k per term
+    S: tuple = field(repr=False)      # S_k per term
+    tr_ginv_c: float                  # sum_k tr(Sigma_k^-1 T_k) = tr(G^-1 C^zz)
+
+
+def blups(obj: Objective, state: State, k: int) -> np.ndarray:
+    """U_k: the BLUPs of term k as an m x q matrix (levels x effects)."""
+    t = obj.vm.terms[k]
+    return state.sol[obj.pattern.term_slice(k)].reshape(t.q, t.m).T
+
+
+def trace_blocks(obj: Objective, state: State) -> list[np.ndarray]:
+    """T_k[a, b] = tr(K_k^-1 C^{kk}_{ab}) from the selected inverse on the pattern of C."""
+    Sinv, pat = obj.trace_inverse(state.theta)
+    T = [np.zeros((t.q, t.q)) for t in obj.vm.terms]
+    for s in pat.slots:
+        T[s.term][s.a, s.b] = float(s.kvals @ Sinv.data[s.pos])
+    return T
+
+
+def quadratic_blocks(obj: Objective, state: State) -> list[np.ndarray]:
+    """S_k = U_k' K_k^-1 U_k."""
+    out = []
+    for k, t in enumerate(obj.vm.terms):
+        U = blups(obj, state, k)
+        KU = U if t.Kinv is None else t.Kinv @ U
+        out.append(U.T @ KU)
+    return out
+
+
+def working_variates(obj: Objective, state: State) -> np.ndarray:
+    """F = [f_1 ... f_r], f_j = V_j P y (n x r)."""
+    sinv, s2 = obj.vm.inverses(state.theta)
+    cols = []
+    for k, t in enumerate(obj.vm.terms):
+        U = blups(obj, state, k)
+        Z = obj.pattern.W[:, obj.pattern.term_slice(k)]
+        for j in range(t.n_params):
+            B = obj.vm.derivative(k, j) @ sinv[k]
+            cols.append(Z @ (U @ B.T).T.ravel())
+    cols.append(state.e / s2)
+    return np.column_stack(cols)
+
+
+def average_information(obj: Objective, state: State, F: np.ndarray) -> np.ndarray:
+    """AI = 1/2 F' P F with P F = (F - W C^-1 W'F / sigma2) / sigma2."""
+    s2 = float(state.theta[-1])
+    obj.factorize(state.theta)
+    WtF = obj.pattern.W.T @ F
+    sol = obj.factor.solve(WtF)
+    PF = (F - obj.pattern.W @ sol / s2) / s2
+    ai = 0.5 * F.T @ PF
+    return 0.5 * (ai + ai.T)
+
+
+def derivatives(obj: Objective, state: State) -> Derivatives:
+    """Score and AI matrix at ``state`` (one selected inversion, one multi-RHS solve)."""
+    vm = obj.vm
+    sinv, s2 = vm.inverses(state.theta)
+    T = trace_blocks(obj, state) if vm.terms else []
+    S = quadratic_blocks(obj, state)
+    score = []
+    for k, t in enumerate(vm.terms):
+        for j in range(t.n_params):
+            E = vm.derivative(k, j)
+            A = sinv[k] @ E @ sinv[k]
+            score.append(-0.5 * (t.m * np.trace(sinv[k] @ E) - np.sum(A * (T[k] + S[k]))))
+    tr_gc = float(sum(np.sum(si * Tk) for si, Tk in zip(sinv, T)))
+    q = obj.pattern.q
+    trP = (obj.pattern.n - obj.n_fixed - q + tr_gc) / s2
+    ee = float(state.e @ state.e)
+    score.append(-0.5 * (trP - ee / s2**2))
+    ai = average_information(obj, state, working_variates(obj, state))
+    return Derivatives(score=np.array(score), ai=ai, T=tuple(T), S=tuple(S), tr_ginv_c=tr_gc)
+
+
+def em_update(obj: Objective, state: State, d: Derivatives) -> np.ndarray:
+    """One EM step: Sigma_k = (S_k + T_k) / m_k, sigma2 = (e'e + sigma2 (p + q - tr(G^-1 C^zz))) / n."""
+    s2 = float(state.theta[-1])
+    sigmas = [(Sk + Tk) / t.m for t, Sk, Tk in zip(obj.vm.terms, d.S, d.T)]
+    pat = obj.pattern
+    s2_new = (float(state.e @ state.e) + s2 * (obj.n_fixed + pat.q - d.tr_ginv_c)) / pat.n
+    return obj.vm.pack(sigmas, s2_new)
