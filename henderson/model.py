@@ -1,0 +1,94 @@
+"""Model: formula + data (+ relationships) built once; solved at given variances or fitted by REML/ML.
+
+    m = Model("y ~ x + (1|g)", data)      # design, variance model, MME pattern
+    m.objective("REML")(theta)            # -2 log-likelihood at theta (lme4's devFunOnly)
+    m.fit(method="REML", algorithm="ai")  # FitResult
+    m.solve(variances={...})              # BLUE/BLUP at known variances
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import relationships as rel
+from .covariance import TermCovariance, VarianceModel
+from .errors import DesignError
+from .formula import build_design, parse_formula
+from .mme import build_pattern
+from .reml import Objective, Options, run
+from .results.build import from_solution, from_trace
+
+
+class Model:
+    """A linear mixed model y = X b + Z u + e ready to be solved or fitted (immutable after construction)."""
+
+    def __init__(self, formula: str, data: pd.DataFrame, relationships: dict | None = None,
+                 ordering: str = "amd", prune: bool = False):
+        parsed = parse_formula(formula)
+        if not isinstance(data, pd.DataFrame):
+            raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        self.relationships = rel.resolve(relationships, parsed.random, data, prune)
+        self.design = build_design(formula, data, ids={k: r.ids for k, r in self.relationships.items()})
+        self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms))
+        self.pattern = build_pattern(self.design, self.vm)
+        self.ordering = ordering
+        self._objectives: dict[str, Objective] = {}
+
+    def _term_cov(self, term) -> TermCovariance:
+        r = self.relationships.get(term.name)
+        return TermCovariance(name=term.name, effects=term.effects, m=term.m,
+                              Kinv=None if r is None else r.Kinv, logdet_K=0.0 if r is None else r.logdet_K)
+
+    @property
+    def formula(self) -> str:
+        return self.design.formula
+
+    def objective(self, method: str = "REML") -> Objective:
+        """The REML or ML objective (symbolic analysis done on first use, then reused)."""
+        method = method.upper()
+        if method not in self._objectives:
+            self._objectives[method] = Objective(self.design, self.vm, method, self.ordering, self.pattern)
+        return self._objectives[method]
+
+    def theta(self, variances: dict) -> np.ndarray:
+        """theta from {group: variance or q x q covariance, ..., "Residual": sigma2}."""
+        missing = [t.name for t in self.vm.terms if t.name not in variances] + \
+            ([] if "Residual" in variances else ["Residual"])
+        if missing:
+            raise DesignError(f"variances missing for {missing}; give one for every term and 'Residual'")
+        unknown = set(variances) - {t.name for t in self.vm.terms} - {"Residual"}
+        if unknown:
+            raise DesignError(f"variances given for unknown group(s) {sorted(unknown)}")
+        sigmas = []
+        for t in self.vm.terms:
+            S = np.atleast_2d(np.asarray(variances[t.name], dtype=float))
+            if S.shape != (t.q, t.q):
+                raise DesignError(f"variance of {t.name!r} must be {t.q}x{t.q} (effects {list(t.effects)}), "
+                                  f"got shape {S.shape}")
+            sigmas.append(S)
+        theta = self.vm.pack(sigmas, float(variances["Residual"]))
+        self.vm.inverses(theta)  # raises NotPositiveDefiniteError naming the term
+        return theta
+
+    def solve(self, variances: dict, method: str = "REML"):
+        """BLUE and BLUP at the given variances (no estimation)."""
+        obj = self.objective(method)
+        return from_solution(self, obj, obj.at(self.theta(variances)))
+
+    def fit(self, method: str = "REML", algorithm: str = "ai", start: dict | None = None,
+            max_iter: int | None = None, tol: float | None = None, em_start: int = 2, callback=None):
+        """Estimate variance components by REML or ML with AI (default) or EM iterations."""
+        algorithm = algorithm.lower()
+        if algorithm not in ("ai", "em"):
+            raise ValueError(f"algorithm must be 'ai' or 'em', got {algorithm!r}")
+        obj = self.objective(method)
+        opts = Options(algorithm=algorithm, max_iter=max_iter or (200 if algorithm == "ai" else 5000),
+                       tol=tol, em_start=em_start, callback=callback)
+        trace = run(obj, None if start is None else self.theta(start), opts)
+        return from_trace(self, obj, trace, algorithm)
+
+
+def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "amd",
+        prune: bool = False, **options):
+    """Model(formula, data, ...).fit(**options) in one call."""
+    return Model(formula, data, relationships=relationships, ordering=ordering, prune=prune).fit(**options)

@@ -1,0 +1,78 @@
+"""Relationship matrices for random terms: a Pedigree (A^-1, log|A|) or a user (K^-1, ids) pair."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import DesignError, NotPositiveDefiniteError
+from .linalg import Factor
+from .pedigree import Pedigree
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """K^-1 over ``ids`` with log|K|; ``pedigree`` is kept when K = A (for inbreeding and reliabilities)."""
+
+    Kinv: sp.csc_matrix
+    ids: pd.Index
+    logdet_K: float
+    pedigree: Pedigree | None = None
+
+
+def _sparse_logdet(Kinv: sp.csc_matrix, name: str) -> float:
+    """log|K^-1| by a sparse Cholesky factorization (checks positive definiteness)."""
+    try:
+        f = Factor.analyze(Kinv, ordering="amd")
+        f.refactor(Kinv)
+    except NotPositiveDefiniteError as exc:
+        raise NotPositiveDefiniteError(f"relationship matrix K^-1 of {name!r} is not positive definite: {exc}") from None
+    return f.logdet()
+
+
+def from_user(value, name: str) -> Relationship:
+    """A (K^-1, ids) pair: square, symmetric, positive definite, one id per row."""
+    try:
+        Kinv, ids = value
+    except (TypeError, ValueError):
+        raise DesignError(f"relationship of {name!r} must be a Pedigree or a (K^-1, ids) pair") from None
+    Kinv = sp.csc_matrix(Kinv, dtype=float)
+    Kinv.sort_indices()
+    ids = pd.Index(np.asarray(ids))
+    if Kinv.shape[0] != Kinv.shape[1] or Kinv.shape[0] != len(ids):
+        raise DesignError(f"K^-1 of {name!r} is {Kinv.shape[0]}x{Kinv.shape[1]} but {len(ids)} ids were given")
+    if abs(Kinv - Kinv.T).max() > 1e-10 * max(abs(Kinv).max(), 1.0):
+        raise DesignError(f"K^-1 of {name!r} is not symmetric (give both triangles)")
+    return Relationship(Kinv=Kinv, ids=ids, logdet_K=-_sparse_logdet(Kinv, name))
+
+
+def from_pedigree(ped: Pedigree, levels=None) -> Relationship:
+    """A^-1 and log|A| of ``ped`` (pruned to the ancestors of ``levels`` when given)."""
+    if levels is not None:
+        ped = ped.prune(levels)
+    Ainv, ids = ped.ainverse()
+    return Relationship(Kinv=sp.csc_matrix(Ainv), ids=pd.Index(ids), logdet_K=float(ped.logdet_a()), pedigree=ped)
+
+
+def resolve(relationships: dict | None, terms, data: pd.DataFrame, prune: bool) -> dict[str, Relationship]:
+    """Map each random term's name to its Relationship; keys may be the term name or its grouping column."""
+    relationships = dict(relationships or {})
+    out, used = {}, set()
+    for spec in terms:
+        key = spec.name if spec.name in relationships else ":".join(spec.factors)
+        if key not in relationships:
+            continue
+        used.add(key)
+        value = relationships[key]
+        if isinstance(value, Pedigree):
+            levels = data[spec.factors[0]].dropna().unique() if prune and len(spec.factors) == 1 else None
+            out[spec.name] = from_pedigree(value, levels)
+        else:
+            out[spec.name] = from_user(value, spec.name)
+    unknown = set(relationships) - used
+    if unknown:
+        raise DesignError(f"relationships given for {sorted(unknown)}, which is no random term of the formula "
+                          f"(terms: {[s.name for s in terms]})")
+    return out

@@ -1,0 +1,4 @@
+"""Fit results: tables, likelihood parts, summaries, export."""
+from .fitresult import FitResult
+
+__all__ = ["FitResult"]

@@ -1,0 +1,114 @@
+"""Build a FitResult from the final REML/ML state: tables, likelihood parts, iteration log."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..reml.driver import iterations_frame
+from .fitresult import FitResult
+from .versions import package_versions
+
+DENSE_VCOV_MAX = 2000  # fixed effects up to this many get the full covariance matrix
+
+
+def fixed_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray | None]:
+    """Standard errors of b from the fixed block of C^-1; the full block when p is small."""
+    p = obj.pattern.p
+    obj.factorize(theta)
+    if p == 0:
+        return np.zeros(0), np.zeros((0, 0))
+    if p <= DENSE_VCOV_MAX:
+        E = np.zeros((obj.pattern.size, p))
+        E[np.arange(p), np.arange(p)] = 1.0
+        V = obj.factor.solve(E)[:p]
+        V = 0.5 * (V + V.T)
+        return np.sqrt(np.diag(V)), V
+    return np.sqrt(obj.factor.diag_inverse()[:p]), None
+
+
+def fixed_table(names, b, se, df) -> pd.DataFrame:
+    """estimate, std_error, df, t_value, p_value and 95% confidence limits per coefficient."""
+    t = b / se
+    df = np.broadcast_to(np.asarray(df, dtype=float), b.shape)
+    q = stats.t.ppf(0.975, df)
+    return pd.DataFrame({"estimate": b, "std_error": se, "df": df, "t_value": t,
+                         "p_value": 2 * stats.t.sf(np.abs(t), df),
+                         "ci_lower": b - q * se, "ci_upper": b + q * se}, index=pd.Index(names, name="coefficient"))
+
+
+def variance_table(vm, theta, vcov_theta, boundary) -> pd.DataFrame:
+    """group, term1, term2, estimate, std_error, boundary: one row per element of theta."""
+    df = vm.param_table()
+    est = np.where(boundary, 0.0, theta)
+    se = np.full(len(theta), np.nan) if vcov_theta is None else np.sqrt(np.clip(np.diag(vcov_theta), 0, None))
+    df["estimate"] = est
+    df["std_error"] = np.where(boundary, np.nan, se)
+    df["boundary"] = boundary
+    return df
+
+
+def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
+    """BLUPs per term (levels x effects) with prediction error variances, and reliabilities for pedigree terms."""
+    dinv = obj.factor.diag_inverse()
+    sigmas, _ = obj.vm.unpack(state.theta)
+    out = {}
+    for k, (term, t) in enumerate(zip(model.design.terms, obj.vm.terms)):
+        sl = obj.pattern.term_slice(k)
+        U = state.sol[sl].reshape(t.q, t.m).T
+        pev = dinv[sl].reshape(t.q, t.m).T
+        df = pd.DataFrame(U, index=term.levels, columns=list(t.effects))
+        for a, eff in enumerate(t.effects):
+            suffix = "" if t.q == 1 else f":{eff}"
+            df["pev" + suffix] = pev[:, a]
+        r = model.relationships.get(term.name)
+        if r is not None and r.pedigree is not None:
+            F = r.pedigree.inbreeding.reindex(term.levels).to_numpy(dtype=float)
+            df["F"] = F
+            for a, eff in enumerate(t.effects):
+                suffix = "" if t.q == 1 else f":{eff}"
+                rel = 1.0 - pev[:, a] / (sigmas[k][a, a] * (1.0 + F))
+                df["sep" + suffix] = np.sqrt(pev[:, a])
+                df["reliability" + suffix] = rel
+                df["accuracy" + suffix] = np.sqrt(np.clip(rel, 0.0, None))
+        out[term.name] = df
+    return out
+
+
+def _common(model, obj, state, vcov_theta, boundary, **extra) -> FitResult:
+    se, vcov_b = fixed_covariance(obj, state.theta)
+    p = obj.pattern.p
+    b = state.sol[:p]
+    fixed = fixed_table(model.design.fixed_names, b, se, max(obj.pattern.n - p, 1))
+    return FitResult(
+        formula=model.formula, method=obj.method, theta=state.theta.copy(), loglik=state.loglik,
+        nobs=obj.pattern.n, n_fixed=p, fixed_effects=fixed, vcov_beta=vcov_b,
+        variance_components=variance_table(obj.vm, state.theta, vcov_theta, boundary),
+        vcov_theta=vcov_theta, random_effects=random_tables(model, obj, state),
+        likelihood_parts=dict(logdet_C=state.logdet_C, logdet_G=state.logdet_G, yPy=state.yPy,
+                              n=obj.pattern.n, p=p, method=obj.method),
+        fitted_values=model.design.y - state.e, y=model.design.y, rows=model.design.rows,
+        n_levels={t.name: t.m for t in model.design.terms}, n_dropped=model.design.n_dropped,
+        aliased=model.design.aliased, versions=package_versions(), model=model, **extra)
+
+
+def from_solution(model, obj, state) -> FitResult:
+    """FitResult at known variances (Model.solve)."""
+    return _common(model, obj, state, None, np.zeros(len(state.theta), dtype=bool),
+                   converged=None, n_iter=0, algorithm="none", iterations=pd.DataFrame(), criteria={})
+
+
+def from_trace(model, obj, trace, algorithm: str) -> FitResult:
+    """FitResult of a REML/ML run: standard errors of theta from the inverse AI matrix at convergence."""
+    free = ~trace.boundary
+    vcov = np.full((len(free), len(free)), np.nan)
+    ai = trace.deriv.ai[np.ix_(free, free)]
+    try:
+        vcov[np.ix_(free, free)] = np.linalg.inv(ai)
+    except np.linalg.LinAlgError:
+        pass
+    obj.factorize(trace.state.theta)
+    names = [("/".join(x for x in r if x)) for r in obj.vm.param_table().itertuples(index=False)]
+    return _common(model, obj, trace.state, vcov, trace.boundary, converged=trace.converged,
+                   n_iter=len(trace.rows), algorithm=algorithm,
+                   iterations=iterations_frame(trace, names), criteria=dict(trace.criteria))
