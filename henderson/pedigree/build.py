@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from henderson.errors import PedigreeError, PedigreeWarning
-from henderson.pedigree.ids import missing_mask, normalize_ids
+from henderson.pedigree.ids import DEFAULT_MISSING, missing_mask, normalize_ids
 from henderson.pedigree.order import generations, parents_first
 
 SHOW = 10  # how many ids a message lists before "..."
@@ -61,8 +61,6 @@ def drop_duplicates(ids, sires, dams):
     """Drop identical repeated rows (PedigreeWarning); PedigreeError if an id has different parents."""
     frame = pd.DataFrame({"id": ids, "sire": sires, "dam": dams})
     dup = frame.duplicated(subset="id", keep=False).to_numpy()
-    if not dup.any():
-        return ids, sires, dams
     rows = frame[dup].fillna({"sire": "\x00", "dam": "\x00"})
     variants = rows.groupby("id", sort=False)[["sire", "dam"]].nunique()
     conflict = variants.index[(variants > 1).any(axis=1)]
@@ -102,9 +100,14 @@ def check_parents(names, sire, dam, sire_as_dam):
 
 
 def encode(ids, sires, dams):
-    """Codes 0..m-1 for listed animals (input order), m.. for parents never listed (added founders)."""
+    """Codes 0..m-1 for listed animals (input order), m.. for parents never listed (added founders).
+
+    Returns (names, sire, dam), or None when an id is listed more than once.
+    """
     m = len(ids)
     codes, names = pd.factorize(np.concatenate([ids, sires, dams]), use_na_sentinel=True)
+    if m and codes[:m].max() != m - 1:
+        return None
     names = np.asarray(names, dtype=object)
     n = len(names)
     sire = np.full(n, -1, np.int64)
@@ -116,12 +119,13 @@ def encode(ids, sires, dams):
 
 def number(df, id="id", sire="sire", dam="dam", missing=None, sire_as_dam="error") -> Numbered:
     """Check the table and number its animals parents-first (see module docstring)."""
-    from henderson.pedigree.ids import DEFAULT_MISSING
-
     missing = DEFAULT_MISSING if missing is None else tuple(missing)
     ids, sires, dams = normalized_columns(df, id, sire, dam, missing)
-    ids, sires, dams = drop_duplicates(ids, sires, dams)
-    names, s, d = encode(ids, sires, dams)
+    encoded = encode(ids, sires, dams)
+    if encoded is None:  # some id is listed more than once
+        ids, sires, dams = drop_duplicates(ids, sires, dams)
+        encoded = encode(ids, sires, dams)
+    names, s, d = encoded
     m = len(ids)
     check_parents(names, s[:m], d[:m], sire_as_dam)
     added = names[m:]

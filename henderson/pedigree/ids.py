@@ -79,19 +79,15 @@ def _normalize_scalar(v):
 
 
 def _normalize_objects(s: pd.Series) -> np.ndarray:
-    """Strings stripped (vectorised fast path), anything else element by element."""
+    """Strings stripped (one pass over the values), anything else element by element."""
     kind = pd.api.types.infer_dtype(s, skipna=True)
+    values = s.to_numpy(dtype=object)
     if kind in ("string", "empty"):
-        missing = s.isna().to_numpy()
-        stripped = s.str.strip()
-        return _with_missing(stripped, missing)
-    return np.array([_normalize_scalar(v) for v in s.to_numpy(dtype=object)], dtype=object)
+        return np.array([x.strip() if isinstance(x, str) else None for x in values], dtype=object)
+    return np.array([_normalize_scalar(v) for v in values], dtype=object)
 
 
 def missing_mask(ids: np.ndarray, missing=DEFAULT_MISSING) -> np.ndarray:
-    """True where a normalized id is an unknown-parent code (None always counts as unknown)."""
-    codes = [c for c in (normalize_ids(list(missing)) if len(missing) else []) if c is not None]
-    mask = pd.isna(ids)
-    if codes:
-        mask |= pd.Series(ids, dtype=object).isin(codes).to_numpy()
-    return mask
+    """True where a normalized id (str or None) is an unknown-parent code; None always counts."""
+    codes = {c for c in normalize_ids(list(missing)) if c is not None} if len(missing) else set()
+    return np.fromiter((x is None or x in codes for x in ids), dtype=bool, count=len(ids))
