@@ -1,0 +1,116 @@
+"""Every pedigree inconsistency is raised (or warned) with the animals named."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from henderson.errors import PedigreeError, PedigreeWarning
+from henderson.pedigree import Pedigree, read_pedigree
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["id", "sire", "dam"])
+
+
+def test_conflicting_duplicate_names_the_animal():
+    rows = [("a", None, None), ("b", None, None), ("c", "a", "b"), ("c", "a", None)]
+    with pytest.raises(PedigreeError, match=r"listed twice with different parents: 'c'"):
+        Pedigree.from_frame(frame(rows))
+
+
+def test_identical_duplicate_is_dropped_with_warning():
+    rows = [("a", None, None), ("b", "0", ""), ("c", "a", "b"), ("c", "a", "b"), ("b", "NA", None)]
+    with pytest.warns(PedigreeWarning, match=r"2 animals: 'b', 'c'"):
+        ped = Pedigree.from_frame(frame(rows))
+    assert sorted(ped.ids) == ["a", "b", "c"]
+    assert ped.n == 3
+
+
+def test_loop_is_reported_as_a_path():
+    rows = [("a", "b", None), ("b", "c", None), ("c", "a", None), ("d", None, None)]
+    with pytest.raises(PedigreeError, match=r"'a' is its own ancestor: a -> b -> c -> a"):
+        Pedigree.from_frame(frame(rows))
+
+
+def test_loop_through_dams_and_sires_far_from_the_root():
+    rows = [("x", "y", "z"), ("y", None, None), ("z", "p", "q"), ("p", None, None), ("q", "p", "w"),
+            ("w", "r", "z"), ("r", None, None)]
+    with pytest.raises(PedigreeError, match=r"its own ancestor: z -> q -> w -> z"):
+        Pedigree.from_frame(frame(rows), sire_as_dam="warn")
+
+
+def test_own_parent():
+    rows = [("a", None, None), ("b", "b", "a")]
+    with pytest.raises(PedigreeError, match=r"own parent: 'b'"):
+        Pedigree.from_frame(frame(rows))
+
+
+def test_sire_used_as_dam_error_and_warn():
+    rows = [("a", None, None), ("b", None, None), ("c", "a", "b"), ("d", "b", "a")]
+    with pytest.raises(PedigreeError, match=r"both as sire and as dam: 'a', 'b'"):
+        Pedigree.from_frame(frame(rows))
+    with pytest.warns(PedigreeWarning, match=r"both as sire and as dam: 'a', 'b'"):
+        ped = Pedigree.from_frame(frame(rows), sire_as_dam="warn")
+    assert ped.n == 4
+    with pytest.raises(ValueError, match="sire_as_dam"):
+        Pedigree.from_frame(frame(rows), sire_as_dam="ignore")
+
+
+def test_unlisted_parents_are_added_as_founders():
+    rows = [("c", "s1", "d1"), ("e", "s1", "d2"), ("f", "c", None)]
+    with pytest.warns(PedigreeWarning, match=r"3 parents are not listed as animals .*: 's1', 'd1', 'd2'"):
+        ped = Pedigree.from_frame(frame(rows), sire_as_dam="warn")
+    assert sorted(ped.added_founders) == ["d1", "d2", "s1"]
+    assert ped.n == 6
+    pos = ped.positions(["s1", "d1", "d2"])
+    assert np.all(ped.sire[pos] == -1) and np.all(ped.dam[pos] == -1)
+
+
+def test_many_added_founders_message_is_truncated():
+    rows = [(f"k{i}", f"s{i}", None) for i in range(30)]
+    with pytest.warns(PedigreeWarning, match=r"30 parents .*'s9', \.\.\. \(30 in all\)"):
+        Pedigree.from_frame(frame(rows))
+
+
+def test_missing_id_names_the_row():
+    df = pd.DataFrame({"id": ["a", None, "c"], "sire": [None, "a", "a"], "dam": [None, None, None]},
+                      index=[10, 11, 12])
+    with pytest.raises(PedigreeError, match=r"rows '11' have a missing id"):
+        Pedigree.from_frame(df)
+
+
+def test_unknown_column_names_the_column():
+    with pytest.raises(PedigreeError, match=r"sire column 'father'"):
+        Pedigree.from_frame(frame([("a", None, None)]), sire="father")
+
+
+def test_custom_missing_codes():
+    rows = [("1", "-9", "-9"), ("2", "-9", "-9"), ("3", "1", "2"), ("0", "1", "-9")]
+    ped = Pedigree.from_frame(frame(rows), missing=("-9",))
+    assert ped.n == 4  # "0" is an animal here, not an unknown parent
+    assert ped.inbreeding.index.tolist() == ["1", "2", "3", "0"]
+
+
+def test_parents_precede_offspring_and_object_is_immutable():
+    rows = [("g", "e", "f"), ("e", "a", "b"), ("f", "c", "d"), ("a", None, None), ("b", None, None),
+            ("c", None, None), ("d", None, None)]
+    ped = Pedigree.from_frame(frame(rows), sire_as_dam="warn")
+    pos = np.arange(ped.n)
+    assert np.all(ped.sire < pos) and np.all(ped.dam < pos)
+    assert list(ped.ids) == ["a", "b", "c", "d", "e", "f", "g"]  # by generation, input order within
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ped.ids = ped.ids[::-1]
+    with pytest.raises(ValueError):
+        ped.sire[0] = 3
+    with pytest.raises(PedigreeError, match="parents before"):
+        Pedigree(ped.ids, ped.sire[::-1].copy(), ped.dam, ped.generation, ped.added_founders)
+
+
+def test_read_pedigree_with_separator_and_int_float_ids(tmp_path):
+    path = tmp_path / "ped.txt"
+    path.write_text("animal;father;mother\n 6489 ;0;0\n7;0;0\n12;6489;7\n13;6489;12\n")
+    ped = read_pedigree(path, id="animal", sire="father", dam="mother", sep=";", sire_as_dam="warn")
+    assert ped.inbreeding["13"] == pytest.approx(0.25, abs=1e-15)
+    assert list(ped.positions([6489.0, 13, " 7"])) == [ped.index.get_loc(x) for x in ["6489", "13", "7"]]
