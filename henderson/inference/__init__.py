@@ -1,0 +1,1 @@
+"""Statistical inference on fitted linear mixed models."""

@@ -1,0 +1,129 @@
+"""Covariances of the estimates and their derivatives with respect to theta.
+
+    Var(b) = (X'V^-1X)^-1 = C^-1[fixed block]
+    d C^-1 / d theta_j = -C^-1 (dC/dtheta_j) C^-1
+    dC/dtheta_j = (-Sigma_k^-1 E_j Sigma_k^-1) (x) K_k^-1   on term k's block,
+    dC/dsigma2  = -W'W / sigma2^2
+
+so that, with X_L = C^-1 [L'; 0],  d(L Var(b) L')/dtheta_j = -X_L' (dC/dtheta_j) X_L.
+The covariance of theta is the inverse observed information, the Hessian of the
+log-likelihood taken by central differences of the exact (analytic) score.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..reml import derivatives
+
+CHUNK = 256  # right-hand sides per sparse solve when only diagonals are wanted
+
+
+def at_theta(obj, theta) -> None:
+    """Refactor the objective's C at theta (no-op when current)."""
+    obj.factorize(np.asarray(theta, dtype=float))
+
+
+def solve_fixed(obj, theta, Lt: np.ndarray) -> np.ndarray:
+    """X_L = C^-1 [L'; 0] for L' given as p x m."""
+    at_theta(obj, theta)
+    rhs = np.zeros((obj.pattern.size, Lt.shape[1]))
+    rhs[:obj.pattern.p] = Lt
+    return obj.factor.solve(rhs)
+
+
+def _dC_quadratic(obj, theta, XL: np.ndarray, XR: np.ndarray) -> list[np.ndarray]:
+    """[XL' (dC/dtheta_j) XR for every j] (m_L x m_R each)."""
+    vm, pat = obj.vm, obj.pattern
+    sinv, s2 = vm.inverses(theta)
+    out = []
+    for k, t in enumerate(vm.terms):
+        sl = pat.term_slice(k)
+        A = XL[sl].reshape(t.q, t.m, -1)
+        B = XR[sl].reshape(t.q, t.m, -1)
+        KB = B if t.Kinv is None else np.stack([t.Kinv @ B[b] for b in range(t.q)])
+        cross = np.einsum("aim,bin->abmn", A, KB)  # A_a' K^-1 B_b
+        for j in range(t.n_params):
+            D = -sinv[k] @ vm.derivative(k, j) @ sinv[k]
+            out.append(np.einsum("ab,abmn->mn", D, cross))
+    WL, WR = pat.W @ XL, pat.W @ XR
+    out.append(-(WL.T @ WR) / s2**2)
+    return out
+
+
+def contrast_covariance(obj, theta, L: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """L Var(b) L' and its derivatives d(L Var(b) L')/dtheta_j, j = 1..len(theta)."""
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    XL = solve_fixed(obj, theta, L.T)
+    M = L @ XL[:obj.pattern.p]
+    grads = [-0.5 * (G + G.T) for G in _dC_quadratic(obj, theta, XL, XL)]
+    return 0.5 * (M + M.T), grads
+
+
+def coefficient_variances(obj, theta) -> tuple[np.ndarray, np.ndarray]:
+    """diag Var(b) (p) and its Jacobian d diag Var(b) / d theta (p x r), in chunks of columns."""
+    p = obj.pattern.p
+    r = len(theta)
+    var, jac = np.zeros(p), np.zeros((p, r))
+    for start in range(0, p, CHUNK):
+        idx = np.arange(start, min(start + CHUNK, p))
+        Lt = np.zeros((p, len(idx)))
+        Lt[idx, np.arange(len(idx))] = 1.0
+        XL = solve_fixed(obj, theta, Lt)
+        var[idx] = XL[idx, np.arange(len(idx))]
+        vm, pat = obj.vm, obj.pattern
+        sinv, s2 = vm.inverses(theta)
+        col = 0
+        for k, t in enumerate(vm.terms):
+            A = XL[pat.term_slice(k)].reshape(t.q, t.m, -1)
+            KA = A if t.Kinv is None else np.stack([t.Kinv @ A[b] for b in range(t.q)])
+            cross = np.einsum("aim,bim->abm", A, KA)
+            for j in range(t.n_params):
+                D = -sinv[k] @ vm.derivative(k, j) @ sinv[k]
+                jac[idx, col] = -np.einsum("ab,abm->m", D, cross)
+                col += 1
+        WX = pat.W @ XL
+        jac[idx, col] = np.einsum("im,im->m", WX, WX) / s2**2
+    return var, jac
+
+
+def _steps(obj, theta: np.ndarray, rel: float) -> np.ndarray:
+    """Finite-difference step per parameter: rel times its scale (covariances: sqrt of the two variances)."""
+    sigmas, s2 = obj.vm.unpack(theta)
+    h = []
+    for t, S in zip(obj.vm.terms, sigmas):
+        for a, b in t.pairs():
+            h.append(rel * np.sqrt(abs(S[a, a] * S[b, b])))
+    h.append(rel * s2)
+    return np.maximum(np.array(h), 1e-300)
+
+
+def observed_information(obj, theta, free: np.ndarray | None = None, rel: float = 1e-4) -> np.ndarray:
+    """-d2 l / dtheta dtheta' over the free parameters, by central differences of the analytic score."""
+    theta = np.asarray(theta, dtype=float)
+    free = np.ones(len(theta), bool) if free is None else np.asarray(free, bool)
+    h = _steps(obj, theta, rel)
+    idx = np.flatnonzero(free)
+    H = np.zeros((len(idx), len(idx)))
+    for c, j in enumerate(idx):
+        tp, tm = theta.copy(), theta.copy()
+        tp[j] += h[j]
+        tm[j] -= h[j]
+        gp = derivatives(obj, obj.at(tp)).score[idx]
+        gm = derivatives(obj, obj.at(tm)).score[idx]
+        H[:, c] = (gp - gm) / (2 * h[j])
+    obj.at(theta)
+    return -0.5 * (H + H.T)
+
+
+def theta_covariance(obj, theta, free: np.ndarray | None = None) -> np.ndarray:
+    """Inverse observed information, NaN rows/columns for parameters that are not free (on the boundary)."""
+    theta = np.asarray(theta, dtype=float)
+    free = np.ones(len(theta), bool) if free is None else np.asarray(free, bool)
+    out = np.full((len(theta), len(theta)), np.nan)
+    if free.any():
+        info = observed_information(obj, theta, free)
+        try:
+            out[np.ix_(free, free)] = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            out[np.ix_(free, free)] = np.linalg.pinv(info)
+    return out
