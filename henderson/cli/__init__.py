@@ -1,0 +1,80 @@
+"""Command line: ``henderson fit``, ``henderson batch``, ``henderson simulate``.
+
+Exit codes: 0 ok; 2 bad input (one line "henderson: error: <file>: <message>"); 3 not converged
+(result still written, converged = false); 4 internal failure (traceback only with --verbose).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .runjob import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK
+
+__all__ = ["main", "OK", "BAD_INPUT", "NOT_CONVERGED", "INTERNAL"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="henderson", description="Linear mixed models by Henderson's MME.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("fit", help="fit one model (TOML job file and/or flags)")
+    f.add_argument("job", nargs="?", help="TOML job file (flags override its keys)")
+    f.add_argument("--data", help="data table (.csv, .csv.gz, .parquet)")
+    f.add_argument("--formula", help="model formula, e.g. 'y ~ x + (1|herd) + (1|id)'")
+    f.add_argument("--pedigree", help="pedigree table with columns id, sire, dam")
+    f.add_argument("--pedigree-term", help="grouping factor the pedigree applies to (default: id)")
+    f.add_argument("--method", choices=["REML", "ML", "reml", "ml"])
+    f.add_argument("--algorithm", choices=["ai", "em", "AI", "EM"])
+    f.add_argument("--factor", action="append", dest="factors", metavar="COL", help="make COL categorical")
+    f.add_argument("--scale", action="append", metavar="COL", help="divide COL by its standard deviation")
+    f.add_argument("--subset", help="pandas query selecting rows, e.g. 'lact == 1'")
+    f.add_argument("--max-iter", type=int)
+    f.add_argument("--tol", type=float)
+    f.add_argument("--out", help="output folder")
+    _verbosity(f)
+
+    b = sub.add_parser("batch", help="run the jobs of a TOML batch file")
+    b.add_argument("jobs", help="TOML batch file: [defaults], [[job]] tables and/or a [grid]")
+    b.add_argument("--workers", type=int, help="parallel worker processes (default 1, or the file's 'workers')")
+    b.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler")
+    b.add_argument("--out", help="folder for result folders and summary (default: from the file)")
+    b.add_argument("--force", action="store_true", help="recompute jobs whose results are complete")
+    _verbosity(b)
+
+    s = sub.add_parser("simulate", help="simulate a dairy-like population: data.csv, pedigree.csv, truth.json")
+    s.add_argument("--animals", type=int, required=True)
+    s.add_argument("--generations", type=int, default=10)
+    s.add_argument("--herds", type=int)
+    s.add_argument("--sires-per-generation", type=int)
+    s.add_argument("--unknown-dam-fraction", type=float, default=0.1)
+    s.add_argument("--unknown-sire-fraction", type=float, default=0.0)
+    s.add_argument("--record-fraction", type=float, default=0.9)
+    s.add_argument("--h2", type=float, default=0.3)
+    s.add_argument("--lactations", type=int, default=1, help="records per cow at most (>1 adds permanent env.)")
+    s.add_argument("--seed", type=int)
+    s.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    s.add_argument("--out", required=True)
+    _verbosity(s)
+    return p
+
+
+def _verbosity(p):
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    g.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks of internal errors")
+
+
+def error(message: str) -> None:
+    """One line on stderr: 'henderson: error: <message>'."""
+    print(f"henderson: error: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``henderson`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    from . import commands
+    try:
+        return {"fit": commands.fit, "batch": commands.batch, "simulate": commands.simulate}[args.command](args)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130

@@ -1,0 +1,132 @@
+"""Run many jobs in parallel worker processes or on a Dask cluster; resumable; summary table at the end.
+
+A job whose result folder is complete is skipped (its numbers are read back from result.json).
+Each job writes its folder atomically (henderson.io.atomic_folder), so an interrupted batch leaves
+no half-written folder. A failing job is recorded (summary table, errors/<name>.txt) and the others go on.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+from pathlib import Path
+
+import pandas as pd
+
+from ..io import clean_partials, is_complete, read_result_json
+from .progress import JobBar
+from .runjob import run_job_quietly
+
+SUMMARY_COLUMNS = ["name", "status", "seconds", "iterations", "loglik", "converged", "error", "out"]
+
+
+def skipped_row(job: dict) -> dict:
+    """Summary row of a job whose complete result folder is already there."""
+    d = read_result_json(job["out"])
+    return {"name": job["name"], "status": "skipped", "exit_code": 0, "seconds": 0.0,
+            "iterations": d.get("n_iter"), "loglik": d.get("loglik"), "converged": d.get("converged"),
+            "error": "", "traceback": "", "out": job["out"]}
+
+
+def _executor(workers: int, scheduler: str | None):
+    """(executor, in-flight limit, closer): local spawn-based process pool, or a Dask client's executor."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise RuntimeError("--scheduler needs dask.distributed (pip install 'henderson[dask]')") from exc
+        client = Client(scheduler)
+        limit = workers or max(sum(client.nthreads().values()), 1)
+
+        def close():
+            client.close()
+        return client.get_executor(pure=False), limit, close
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    return pool, workers, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None = None, force: bool = False,
+              bar: JobBar | None = None) -> pd.DataFrame:
+    """Run ``jobs`` (dicts from load_batch), at most ``workers`` at a time; the summary table.
+
+    Jobs with complete results are skipped unless ``force``. The table is written to
+    out_dir/summary.csv and summary.md; error messages and tracebacks to out_dir/errors/<name>.txt.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for j in jobs:
+        clean_partials(Path(j["out"]).parent)
+    bar = bar or JobBar(len(jobs), enabled=False)
+    rows = {}
+    todo = []
+    for j in jobs:
+        if not force and is_complete(j["out"]):
+            rows[j["name"]] = skipped_row(j)
+        else:
+            todo.append(j)
+    counts = {"ok": 0, "failed": 0, "skipped": len(rows)}
+    bar.update(0, 0, 0, counts["skipped"])
+    if todo:
+        executor, limit, close = _executor(max(int(workers or 1), 1) if not scheduler else workers, scheduler)
+        try:
+            pending, queue = {}, list(todo)
+            while queue or pending:
+                while queue and len(pending) < limit:
+                    j = queue.pop(0)
+                    pending[executor.submit(run_job_quietly, j)] = j
+                bar.update(counts["ok"], len(pending), counts["failed"], counts["skipped"])
+                finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    j = pending.pop(fut)
+                    row = _row_of(fut, j)
+                    rows[j["name"]] = row
+                    counts["ok" if row["status"] in ("ok", "not_converged") else "failed"] += 1
+                    _record_error(out_dir, row)
+            bar.update(counts["ok"], 0, counts["failed"], counts["skipped"])
+        finally:
+            close()
+    bar.close()
+    table = pd.DataFrame([rows[j["name"]] for j in jobs])
+    write_summary(table, out_dir)
+    return table
+
+
+def _row_of(fut, job) -> dict:
+    """The job's summary row; a worker that died is recorded as an internal failure."""
+    try:
+        return fut.result()
+    except Exception as exc:
+        return {"name": job["name"], "status": "failed", "exit_code": 4, "seconds": None, "iterations": None,
+                "loglik": None, "converged": None, "error": f"worker failed: {type(exc).__name__}: {exc}",
+                "traceback": "", "out": job["out"]}
+
+
+def _record_error(out_dir: Path, row: dict) -> None:
+    """errors/<name>.txt for a failed job; removed when the job later succeeds."""
+    path = out_dir / "errors" / f"{row['name']}.txt"
+    if row["status"] == "failed":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(row["error"] + "\n" + (row.get("traceback") or ""))
+    elif path.exists():
+        path.unlink()
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Fixed-width text of the summary table (name, status, seconds, iterations, loglik, error)."""
+    t = table[["name", "status", "seconds", "iterations", "loglik", "error"]].copy()
+    t["seconds"] = t["seconds"].map(lambda x: "" if pd.isna(x) else f"{x:.2f}")
+    t["iterations"] = t["iterations"].map(lambda x: "" if pd.isna(x) else str(int(x)))
+    t["loglik"] = t["loglik"].map(lambda x: "" if pd.isna(x) else f"{x:.4f}")
+    t["error"] = t["error"].fillna("").map(lambda s: s if len(s) <= 90 else s[:87] + "...")
+    return t.to_string(index=False)
+
+
+def write_summary(table: pd.DataFrame, out_dir: Path) -> None:
+    """summary.csv (all columns) and summary.md (a Markdown table)."""
+    cols = [c for c in SUMMARY_COLUMNS if c in table.columns]
+    table[cols].to_csv(out_dir / "summary.csv", index=False)
+    md = ["| " + " | ".join(cols[:-1]) + " |", "|" + "---|" * (len(cols) - 1)]
+    for _, r in table.iterrows():
+        cells = ["" if pd.isna(r[c]) else (f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]))
+                 for c in cols[:-1]]
+        md.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    (out_dir / "summary.md").write_text("\n".join(md) + "\n")

@@ -1,0 +1,170 @@
+"""Job specifications: one fit (data, formula, pedigree, method, transforms, output folder).
+
+A job is a plain dict (so it pickles to worker processes and Dask workers). It comes from a TOML job
+file, from command-line flags, or from a batch file's defaults, ``[[job]]`` tables and ``[grid]``.
+Relative paths are taken relative to the file that names them.
+"""
+from __future__ import annotations
+
+import itertools
+import tomllib
+from pathlib import Path
+
+FIELDS = {
+    "name": str, "data": str, "formula": str, "out": str, "pedigree": str, "pedigree_term": str,
+    "pedigree_id": str, "pedigree_sire": str, "pedigree_dam": str, "method": str, "algorithm": str,
+    "factors": list, "scale": list, "subset": str, "max_iter": int, "tol": float, "em_start": int,
+}
+PATHS = ("data", "pedigree", "out")
+DEFAULTS = {"method": "REML", "algorithm": "ai", "pedigree_term": "id", "pedigree_id": "id",
+            "pedigree_sire": "sire", "pedigree_dam": "dam", "factors": [], "scale": []}
+
+
+class JobFileError(ValueError):
+    """A job or batch file is malformed; ``file`` names it."""
+
+    def __init__(self, file, message):
+        super().__init__(message)
+        self.file = str(file)
+
+
+def read_toml(path) -> dict:
+    """The parsed TOML file; JobFileError when missing or malformed."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise JobFileError(path, "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise JobFileError(path, f"not valid TOML: {exc}") from None
+
+
+def check_fields(d: dict, file, where: str = "") -> dict:
+    """``d`` with known keys only and values of the right type (ints accepted for floats)."""
+    out = {}
+    for k, v in d.items():
+        if k not in FIELDS:
+            raise JobFileError(file, f"unknown key {k!r}{where}; known keys: {', '.join(sorted(FIELDS))}")
+        t = FIELDS[k]
+        if t is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if t is list and isinstance(v, str):
+            v = [v]
+        if not isinstance(v, t) or (t is list and not all(isinstance(x, str) for x in v)):
+            raise JobFileError(file, f"key {k!r}{where} must be {'a list of strings' if t is list else t.__name__}, "
+                                     f"got {v!r}")
+        out[k] = v
+    return out
+
+
+def resolve_paths(job: dict, base: Path) -> dict:
+    """Relative data, pedigree and out paths made absolute against ``base``."""
+    job = dict(job)
+    for k in PATHS:
+        if job.get(k):
+            p = Path(job[k]).expanduser()
+            job[k] = str(p if p.is_absolute() else (base / p))
+    return job
+
+
+def finish(job: dict, file) -> dict:
+    """Defaults filled in and required keys checked."""
+    job = {**DEFAULTS, **job}
+    for k in ("data", "formula"):
+        if not job.get(k):
+            raise JobFileError(file, f"job {job.get('name', '')!r} has no {k!r}".replace(" '' ", " "))
+    job["method"] = job["method"].upper()
+    if job["method"] not in ("REML", "ML"):
+        raise JobFileError(file, f"method must be REML or ML, got {job['method']!r}")
+    job["algorithm"] = job["algorithm"].lower()
+    if job["algorithm"] not in ("ai", "em"):
+        raise JobFileError(file, f"algorithm must be ai or em, got {job['algorithm']!r}")
+    return job
+
+
+def load_job(path, overrides: dict | None = None) -> dict:
+    """One job from a TOML file (top-level keys), with command-line ``overrides`` applied on top."""
+    path = Path(path)
+    job = resolve_paths(check_fields(read_toml(path), path), path.parent)
+    job.update({k: v for k, v in (overrides or {}).items() if v not in (None, [])})
+    return finish(job, path)
+
+
+def _format(value, env: dict):
+    """str.format with ``env`` applied until nothing changes (placeholders may expand to placeholders)."""
+    if isinstance(value, list):
+        return [_format(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+    for _ in range(4):
+        new = value.format(**env)
+        if new == value:
+            break
+        value = new
+    return value
+
+
+def expand_grid(grid: dict, file) -> list[dict]:
+    """One job per combination of the grid's axes (lists, or tables of label = value).
+
+    ``[grid.job]`` holds job keys with ``{axis}`` placeholders; the name defaults to the labels joined by '-'.
+    """
+    template = dict(grid.get("job", {}))
+    axes = {k: v for k, v in grid.items() if k != "job"}
+    if not axes:
+        raise JobFileError(file, "[grid] needs at least one axis (a list or a table)")
+    labelled = []
+    for k, v in axes.items():
+        if isinstance(v, list):
+            labelled.append([(str(x), str(x)) for x in v])
+        elif isinstance(v, dict):
+            labelled.append([(str(a), str(b)) for a, b in v.items()])
+        else:
+            raise JobFileError(file, f"[grid] axis {k!r} must be a list or a table, got {v!r}")
+    jobs = []
+    for combo in itertools.product(*labelled):
+        env = {k: value for k, (_, value) in zip(axes, combo)}
+        job = {k: _format(v, env) for k, v in template.items()}
+        try:
+            job = {k: _format(v, env) for k, v in job.items()}
+        except (KeyError, IndexError, ValueError) as exc:
+            raise JobFileError(file, f"[grid.job] placeholder {exc} is not a grid axis") from None
+        job.setdefault("name", "-".join(label for label, _ in combo))
+        jobs.append(job)
+    return jobs
+
+
+def load_batch(path) -> tuple[list[dict], dict]:
+    """Jobs of a batch file (defaults merged into every ``[[job]]`` and grid job) and batch options.
+
+    Batch options: ``out`` (folder holding one result folder per job; default: the file's stem + "_results")
+    and ``workers``.
+    """
+    path = Path(path)
+    raw = read_toml(path)
+    known = {"defaults", "job", "grid", "out", "workers"}
+    extra = set(raw) - known
+    if extra:
+        raise JobFileError(path, f"unknown top-level key(s) {sorted(extra)}; expected {sorted(known)}")
+    defaults = check_fields(raw.get("defaults", {}), path, " in [defaults]")
+    listed = raw.get("job", [])
+    if not isinstance(listed, list):
+        raise JobFileError(path, "'job' must be an array of tables ([[job]])")
+    jobs = [dict(j) for j in listed] + (expand_grid(raw["grid"], path) if "grid" in raw else [])
+    if not jobs:
+        raise JobFileError(path, "no jobs: add [[job]] tables or a [grid]")
+    out_dir = Path(raw.get("out") or defaults.pop("out", None) or path.stem + "_results")
+    out_dir = out_dir if out_dir.is_absolute() else path.parent / out_dir
+    result, seen = [], set()
+    for i, j in enumerate(jobs):
+        j = {**defaults, **check_fields(j, path, f" in job {i + 1}")}
+        name = j.get("name") or f"job{i + 1}"
+        if name in seen:
+            raise JobFileError(path, f"two jobs are named {name!r}; names must be unique")
+        seen.add(name)
+        j["name"] = name
+        j.setdefault("out", str(out_dir / name))
+        result.append(finish(resolve_paths(j, path.parent), path))
+    workers = raw.get("workers")
+    return result, {"out": str(out_dir), "workers": workers}

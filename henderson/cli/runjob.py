@@ -1,0 +1,145 @@
+"""Run one job: read data and pedigree, build the model, fit, write the result folder.
+
+Failures are classified for the exit code: bad input (2), not converged (3; result still written),
+internal failure (4). Bad input is reported as "<file>: <message>" naming the file at fault.
+"""
+from __future__ import annotations
+
+import re
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+from ..errors import (ConvergenceError, ConvergenceWarning, DesignError, NotPositiveDefiniteError,
+                      PedigreeError)
+from ..io import prepare_data, read_table, write_result
+from .jobspec import JobFileError
+
+OK, BAD_INPUT, NOT_CONVERGED, INTERNAL = 0, 2, 3, 4
+INPUT_ERRORS = (DesignError, PedigreeError, NotPositiveDefiniteError, FileNotFoundError, KeyError)
+
+
+class InputProblem(Exception):
+    """Bad input located in ``file``."""
+
+    def __init__(self, file, message):
+        super().__init__(message)
+        self.file = str(file)
+
+    def __str__(self):
+        return f"{self.file}: {self.args[0]}"
+
+
+def _strip_file(message: str, file: str) -> str:
+    """The message without a leading "<file>: " (read_table already names its file)."""
+    return message[len(file) + 2:] if message.startswith(file + ": ") else message
+
+
+class _Stage:
+    """Turn input errors raised inside the block into InputProblem(file)."""
+
+    def __init__(self, file):
+        self.file = str(file)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if exc is None or isinstance(exc, InputProblem) or not isinstance(exc, INPUT_ERRORS):
+            return False
+        msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        if isinstance(exc, KeyError):
+            msg = f"column {msg!r} not found"
+        raise InputProblem(self.file, _strip_file(msg, self.file)) from exc
+
+
+def load_inputs(job: dict):
+    """(data frame, relationships dict) of a job, with transforms applied."""
+    term = job.get("pedigree_term")
+    text_cols = list(job.get("factors", [])) + ([term] if job.get("pedigree") else [])
+    with _Stage(job["data"]):
+        df = read_table(job["data"], columns_as_text=text_cols)
+        df = prepare_data(df, job.get("subset"), job.get("factors", []), job.get("scale", []), label=job["data"])
+    rels = None
+    if job.get("pedigree"):
+        from ..pedigree import Pedigree
+        with _Stage(job["pedigree"]):
+            ped_df = read_table(job["pedigree"], columns_as_text=[job["pedigree_id"], job["pedigree_sire"],
+                                                                  job["pedigree_dam"]])
+            if any(c not in ped_df.columns for c in (job["pedigree_id"], job["pedigree_sire"], job["pedigree_dam"])):
+                raise DesignError(f"needs columns {job['pedigree_id']!r}, {job['pedigree_sire']!r}, "
+                                  f"{job['pedigree_dam']!r}; has {list(ped_df.columns)}")
+            ped = Pedigree.from_frame(ped_df, id=job["pedigree_id"], sire=job["pedigree_sire"],
+                                      dam=job["pedigree_dam"])
+        rels = {term: ped}
+    return df, rels
+
+
+def fit_job(job: dict, callback=None):
+    """(FitResult, model build seconds, fit seconds) of a job; input errors raised as InputProblem."""
+    from ..model import Model
+    df, rels = load_inputs(job)
+    t0 = time.perf_counter()
+    try:
+        model = Model(job["formula"], df, relationships=rels)
+    except PedigreeError as exc:
+        raise InputProblem(job.get("pedigree") or job["data"], str(exc)) from exc
+    except INPUT_ERRORS as exc:
+        raise InputProblem(job["data"], f"formula {job['formula']!r}: {exc}") from exc
+    t1 = time.perf_counter()
+    with _Stage(job["data"]):
+        r = model.fit(method=job["method"], algorithm=job["algorithm"], max_iter=job.get("max_iter"),
+                      tol=job.get("tol"), em_start=job.get("em_start", 2), callback=callback)
+    return r, t1 - t0, time.perf_counter() - t1
+
+
+def run_job(job: dict, callback=None, raise_internal: bool = False) -> dict:
+    """Fit a job and write its result folder; a summary row, never an exception (unless raise_internal).
+
+    Row keys: name, status (ok | not_converged | failed), exit_code, seconds, iterations, loglik,
+    converged, error (one line), traceback (internal failures), out.
+    """
+    t0 = time.perf_counter()
+    row = {"name": job.get("name", ""), "status": "failed", "exit_code": INTERNAL, "seconds": 0.0,
+           "iterations": None, "loglik": None, "converged": None, "error": "", "traceback": "",
+           "out": job.get("out", "")}
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r, build_s, fit_s = fit_job(job, callback)
+        if job.get("out"):
+            write_result(r, job["out"], extra={k: v for k, v in job.items()})
+        row.update(iterations=int(r.n_iter), loglik=float(r.loglik), converged=bool(r.converged),
+                   build_seconds=build_s, fit_seconds=fit_s)
+        row.update(status="ok", exit_code=OK) if r.converged else \
+            row.update(status="not_converged", exit_code=NOT_CONVERGED,
+                       error=f"not converged after {r.n_iter} iterations")
+    except (InputProblem, JobFileError) as exc:
+        row.update(exit_code=BAD_INPUT, error=f"{exc.file}: {_strip_file(str(exc.args[0]), exc.file)}")
+    except ConvergenceError as exc:
+        row.update(exit_code=NOT_CONVERGED, error=f"{job.get('data')}: {exc}")
+    except Exception as exc:  # internal failure: keep going, record it
+        if raise_internal:
+            raise
+        row.update(exit_code=INTERNAL, error=f"internal error: {type(exc).__name__}: {_one_line(str(exc))}",
+                   traceback=traceback.format_exc())
+    row["seconds"] = time.perf_counter() - t0
+    row["warnings"] = [f"{w.category.__name__}: {_one_line(str(w.message))}" for w in caught
+                       if not issubclass(w.category, ConvergenceWarning) or row["status"] != "ok"]
+    return row
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def run_job_quietly(job: dict) -> dict:
+    """run_job for worker processes (no callback; top-level so it pickles)."""
+    return run_job(job)
+
+
+def result_paths(out) -> list[Path]:
+    """Files of a result folder, sorted."""
+    return sorted(Path(out).iterdir())
