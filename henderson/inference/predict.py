@@ -1,0 +1,105 @@
+"""Prediction on new data and the marginal covariance of one group's observations.
+
+    y_hat = X_new b + sum_k Z_k,new u_k
+
+with u_k the BLUPs of known levels and 0 for new levels (population-level
+prediction); ``random=False`` (or a list of the groups to keep) leaves terms out.
+The marginal covariance of the rows of one level of a grouping factor is
+V = sum_k Z_k G_k Z_k' + sigma2 I on those rows (nlme's getVarCov).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..errors import DesignError
+from ..formula.fixed import r_column_name
+from ..formula.random import id_strings
+
+
+def fixed_matrix(design, newdata: pd.DataFrame) -> np.ndarray:
+    """X for new rows with the fitted model's columns (factor levels and transforms as when fitted)."""
+    spec = design.fixed_spec
+    try:
+        M = spec.get_model_matrix(newdata, output="sparse", na_action="ignore")
+    except Exception as exc:
+        raise DesignError(f"cannot evaluate the fixed part {design.parsed.fixed!r} on the new data: {exc}") from exc
+    if M.shape[0] != len(newdata):
+        raise DesignError("new data have missing values in fixed-effect columns")
+    names = [r_column_name(c) for c in spec.column_names]
+    return sp.csc_matrix(M)[:, [names.index(n) for n in design.fixed_names]]
+
+
+def level_labels(term, frame: pd.DataFrame) -> np.ndarray:
+    """Each row's level label of the term's grouping factor, comparable to the fitted levels."""
+    for f in term.factors:
+        if f not in frame.columns:
+            raise DesignError(f"new data lack the grouping column {f!r} of random term {term.name!r}")
+    if len(term.factors) == 1:
+        return id_strings(frame[term.factors[0]].to_numpy())
+    parts = [np.array([str(v) for v in frame[f].to_numpy()], dtype=object) for f in term.factors]
+    return np.array([":".join(p) for p in zip(*parts)], dtype=object)
+
+
+def random_part(term, U: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """sum over effects of (effect value) x (BLUP of the row's level), zero for new levels."""
+    codes = pd.Index(id_strings(term.levels.to_numpy()) if len(term.factors) == 1
+                     else term.levels.astype(str)).get_indexer(level_labels(term, frame))
+    E = np.asarray(term.lhs_spec.get_model_matrix(frame, output="numpy", na_action="ignore"), dtype=float)
+    known = codes >= 0
+    out = np.zeros(len(frame))
+    out[known] = np.einsum("ij,ij->i", E[known], U[codes[known]])
+    return out
+
+
+def predict(result, newdata: pd.DataFrame, random=True) -> np.ndarray:
+    """X b plus the random terms selected by ``random`` (True: all, False: none, or a list of groups)."""
+    design = result.model.design
+    b = result.fixed_effects["estimate"].to_numpy()
+    yhat = np.asarray(fixed_matrix(design, newdata) @ b).ravel() if design.p else np.zeros(len(newdata))
+    names = [t.name for t in design.terms]
+    keep = names if random is True else [] if random is False or random is None else list(random)
+    bad = [g for g in keep if g not in names]
+    if bad:
+        raise DesignError(f"unknown random term(s) {bad}; terms are {names}")
+    for t in design.terms:
+        if t.name in keep:
+            U = result.random_effects[t.name][list(t.effects)].to_numpy()
+            yhat = yhat + random_part(t, U, newdata)
+    return yhat
+
+
+def _k_block(tc, cols: np.ndarray) -> np.ndarray:
+    """K[cols, cols] for a term's relationship matrix (identity when K = I)."""
+    if tc.Kinv is None:
+        return np.eye(len(cols))
+    rhs = np.zeros((tc.m, len(cols)))
+    rhs[cols, np.arange(len(cols))] = 1.0
+    return spla.splu(sp.csc_matrix(tc.Kinv)).solve(rhs)[cols]
+
+
+def marginal_covariance(result, group: str, level) -> pd.DataFrame:
+    """V = sum_k Z_k (Sigma_k (x) K_k) Z_k' + sigma2 I on the rows of ``level`` of ``group``."""
+    model = result.model
+    design, vm = model.design, model.vm
+    term = design.term(group)
+    labels = id_strings(term.levels.to_numpy()) if len(term.factors) == 1 else term.levels.astype(str)
+    where = pd.Index(labels).get_indexer(id_strings(np.array([level])) if len(term.factors) == 1 else [str(level)])
+    if where[0] < 0:
+        raise DesignError(f"level {level!r} is not a level of {group!r}")
+    j = int(where[0])
+    Zg = term.Z[:, [a * term.m + j for a in range(term.q)]]
+    rows = np.unique(Zg.nonzero()[0])
+    sigmas, s2 = vm.unpack(result.theta)
+    V = s2 * np.eye(len(rows))
+    for t, tc, S in zip(design.terms, vm.terms, sigmas):
+        Zr = t.Z[rows]
+        lev = np.unique(Zr.nonzero()[1] % t.m)
+        if not len(lev):
+            continue
+        Zs = np.hstack([Zr[:, a * t.m + lev].toarray() for a in range(t.q)])
+        V += Zs @ np.kron(S, _k_block(tc, lev)) @ Zs.T
+    idx = design.rows[rows]
+    return pd.DataFrame(V, index=idx, columns=idx)

@@ -1,0 +1,171 @@
+"""Profile-likelihood and Wald confidence intervals for the variance parameters.
+
+Parameters are profiled on lme4's scale: per term the standard deviations of its
+effects and the correlations between them, then the residual standard deviation
+sigma. For a parameter phi_i fixed at c, the profile deviance is
+
+    d(c) = min over the other parameters of -2 l(theta(phi))
+
+and the interval is {c : d(c) - d(phi_hat) <= chi2_{level}(1)}, found by root
+finding on each side; a standard deviation whose profile stays below the cut-off
+down to zero gets the lower limit 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ..errors import NotPositiveDefiniteError
+from ..reml import derivatives
+
+SD, COR, SIGMA = "sd", "cor", "sigma"
+
+
+def phi_layout(vm) -> list[tuple[str, str, int, int, int]]:
+    """(kind, name, term, a, b) for each element of phi, names as lme4's confint(oldNames=FALSE)."""
+    out = []
+    for k, t in enumerate(vm.terms):
+        for a, b in t.pairs():
+            if a == b:
+                out.append((SD, f"sd_{t.effects[a]}|{t.name}", k, a, b))
+            else:
+                out.append((COR, f"cor_{t.effects[a]}.{t.effects[b]}|{t.name}", k, a, b))
+    out.append((SIGMA, "sigma", -1, 0, 0))
+    return out
+
+
+def theta_to_phi(vm, theta) -> np.ndarray:
+    sigmas, s2 = vm.unpack(theta)
+    phi = []
+    for kind, _, k, a, b in phi_layout(vm)[:-1]:
+        S = sigmas[k]
+        phi.append(np.sqrt(max(S[a, a], 0)) if kind == SD else S[a, b] / np.sqrt(S[a, a] * S[b, b]))
+    return np.array(phi + [np.sqrt(s2)])
+
+
+def phi_to_theta(vm, phi) -> np.ndarray:
+    lay = phi_layout(vm)
+    sigmas = [np.zeros((t.q, t.q)) for t in vm.terms]
+    sd = {(k, a): phi[i] for i, (kind, _, k, a, b) in enumerate(lay) if kind == SD}
+    for i, (kind, _, k, a, b) in enumerate(lay[:-1]):
+        v = phi[i] ** 2 if kind == SD else phi[i] * sd[(k, a)] * sd[(k, b)]
+        sigmas[k][a, b] = sigmas[k][b, a] = v
+    return vm.pack(sigmas, phi[-1] ** 2)
+
+
+def _to_free(kinds, phi):
+    return np.array([np.arctanh(np.clip(p, -1 + 1e-12, 1 - 1e-12)) if k == COR else np.log(max(p, 1e-12))
+                     for k, p in zip(kinds, phi)])
+
+
+def _from_free(kinds, z):
+    return np.array([np.tanh(v) if k == COR else np.exp(v) for k, v in zip(kinds, z)])
+
+
+def _theta_jacobian(vm, phi, h: float = 1e-7) -> np.ndarray:
+    """d theta / d phi by central differences (theta(phi) is a polynomial: exact to rounding)."""
+    J = np.zeros((len(phi), len(phi)))
+    for j in range(len(phi)):
+        e = np.zeros(len(phi))
+        e[j] = h * max(abs(phi[j]), 1.0)
+        J[:, j] = (phi_to_theta(vm, phi + e) - phi_to_theta(vm, phi - e)) / (2 * e[j])
+    return J
+
+
+class Profiler:
+    """d(c) for one parameter at a time, warm-starting the inner optimisation (analytic gradients)."""
+
+    def __init__(self, obj, theta):
+        self.obj, self.vm = obj, obj.vm
+        self.phi_hat = theta_to_phi(self.vm, theta)
+        self.kinds = [x[0] for x in phi_layout(self.vm)]
+        self.d_hat = self.deviance(self.phi_hat)
+
+    def deviance(self, phi) -> float:
+        try:
+            theta = phi_to_theta(self.vm, phi)
+            if not self.vm.is_admissible(theta):
+                return np.inf
+            return float(self.obj(theta))
+        except (NotPositiveDefiniteError, np.linalg.LinAlgError):
+            return np.inf
+
+    def deviance_grad(self, phi) -> tuple[float, np.ndarray]:
+        """-2 l and its gradient in phi (chain rule on the analytic score in theta)."""
+        theta = phi_to_theta(self.vm, phi)
+        try:
+            if not self.vm.is_admissible(theta):
+                return np.inf, np.zeros(len(phi))
+            state = self.obj.at(theta)
+        except (NotPositiveDefiniteError, np.linalg.LinAlgError):
+            return np.inf, np.zeros(len(phi))
+        score = derivatives(self.obj, state).score
+        return state.deviance, -2.0 * score @ _theta_jacobian(self.vm, phi)
+
+    def profile(self, i: int, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        """min over phi_{-i} of the deviance with phi_i = c; returns (value, argmin phi)."""
+        others = [j for j in range(len(self.phi_hat)) if j != i]
+        kinds = [self.kinds[j] for j in others]
+        phi0 = start.copy()
+        phi0[i] = c
+        if not others:
+            return self.deviance(phi0), phi0
+
+        def fg(z):
+            phi = phi0.copy()
+            phi[others] = _from_free(kinds, z)
+            d, g = self.deviance_grad(phi)
+            dz = np.array([1 - p**2 if k == COR else p for k, p in zip(kinds, phi[others])])
+            return d, g[others] * dz
+
+        res = optimize.minimize(fg, _to_free(kinds, start[others]), jac=True, method="BFGS",
+                                options=dict(gtol=1e-5))
+        phi = phi0.copy()
+        phi[others] = _from_free(kinds, res.x)
+        return float(res.fun), phi
+
+    def limit(self, i: int, cut: float, side: int) -> float:
+        """The value of phi_i where d - d_hat reaches ``cut`` on ``side`` (-1 lower, +1 upper)."""
+        kind, est = self.kinds[i], self.phi_hat[i]
+        bound = (1.0 if side > 0 else -1.0) if kind == COR else (np.inf if side > 0 else 0.0)
+        start = self.phi_hat.copy()
+        g = lambda c: self.profile(i, c, start)[0] - self.d_hat - cut  # noqa: E731
+        step = 0.25 * (est if kind != COR else 0.5)
+        lo = est
+        for _ in range(60):
+            hi = lo + side * step
+            if kind == COR and abs(hi) >= 1:
+                hi = bound * (1 - 1e-8)
+            if kind != COR and hi <= 0:
+                hi = est * 1e-8
+            val, phi = self.profile(i, hi, start)
+            if val - self.d_hat - cut > 0:
+                return optimize.brentq(g, min(lo, hi), max(lo, hi), xtol=1e-7 * max(abs(est), 1e-3), rtol=1e-8)
+            if hi == bound * (1 - 1e-8) or (kind != COR and hi == est * 1e-8):
+                return bound
+            start, lo, step = phi, hi, step * 1.6
+        return bound
+
+
+def profile_intervals(obj, theta, level: float = 0.95, which=None) -> pd.DataFrame:
+    """lower, upper profile limits (and estimate) of the standard deviations, correlations and sigma."""
+    prof = Profiler(obj, theta)
+    cut = float(stats.chi2.ppf(level, 1))
+    names = [x[1] for x in phi_layout(obj.vm)]
+    rows = []
+    for i, name in enumerate(names):
+        if which is not None and name not in which:
+            continue
+        rows.append(dict(parameter=name, estimate=prof.phi_hat[i], lower=prof.limit(i, cut, -1),
+                         upper=prof.limit(i, cut, +1)))
+    obj.at(theta)
+    return pd.DataFrame(rows).set_index("parameter")
+
+
+def wald_intervals(names, estimate, std_error, level: float = 0.95) -> pd.DataFrame:
+    """estimate -/+ z * std_error (normal quantile), as lme4's confint(method='Wald')."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    est, se = np.asarray(estimate, float), np.asarray(std_error, float)
+    return pd.DataFrame({"estimate": est, "lower": est - z * se, "upper": est + z * se},
+                        index=pd.Index(names, name="parameter"))
