@@ -5,11 +5,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..inference.satterthwaite import Context, coefficient_df
+from ..inference.vcov import theta_covariance
 from ..reml.driver import iterations_frame
 from .fitresult import FitResult
 from .versions import package_versions
 
 DENSE_VCOV_MAX = 2000  # fixed effects up to this many get the full covariance matrix
+OBSERVED_INFO_MAX = 200_000  # MME size up to which Cov(theta) for Satterthwaite is the inverse observed
+                             # information (2 r extra score evaluations); above it, the inverse AI matrix
 
 
 def fixed_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray | None]:
@@ -75,11 +79,31 @@ def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _common(model, obj, state, vcov_theta, boundary, **extra) -> FitResult:
-    se, vcov_b = fixed_covariance(obj, state.theta)
+def satterthwaite_parts(obj, state, vcov_ai, boundary):
+    """Cov(theta) for Satterthwaite (inverse observed information, or inverse AI for large MME) and
+    the coefficients' Satterthwaite df; (None, None) when there are no fixed effects or too many."""
     p = obj.pattern.p
+    if p == 0 or p > DENSE_VCOV_MAX:
+        return None, None
+    if obj.pattern.size <= OBSERVED_INFO_MAX:
+        V = theta_covariance(obj, state.theta, ~boundary)
+    else:
+        V = vcov_ai
+    obj.factorize(state.theta)
+    _, df = coefficient_df(Context(obj, state.theta, state.sol[:p], V, float(state.theta[-1])))
+    return V, df
+
+
+def _common(model, obj, state, vcov_theta, boundary, ddf="residual", **extra) -> FitResult:
+    p = obj.pattern.p
+    vcov_obs, df = None, None
+    if ddf == "satterthwaite" and vcov_theta is not None:
+        vcov_obs, df = satterthwaite_parts(obj, state, vcov_theta, boundary)
+    if df is None:
+        ddf, df = "residual", max(obj.pattern.n - p, 1)
+    se, vcov_b = fixed_covariance(obj, state.theta)
     b = state.sol[:p]
-    fixed = fixed_table(model.design.fixed_names, b, se, max(obj.pattern.n - p, 1))
+    fixed = fixed_table(model.design.fixed_names, b, se, df)
     return FitResult(
         formula=model.formula, method=obj.method, theta=state.theta.copy(), loglik=state.loglik,
         nobs=obj.pattern.n, n_fixed=p, fixed_effects=fixed, vcov_beta=vcov_b,
@@ -89,7 +113,8 @@ def _common(model, obj, state, vcov_theta, boundary, **extra) -> FitResult:
                               n=obj.pattern.n, p=p, method=obj.method),
         fitted_values=model.design.y - state.e, y=model.design.y, rows=model.design.rows,
         n_levels={t.name: t.m for t in model.design.terms}, n_dropped=model.design.n_dropped,
-        aliased=model.design.aliased, versions=package_versions(), model=model, **extra)
+        aliased=model.design.aliased, versions=package_versions(), model=model, ddf=ddf,
+        vcov_theta_observed=vcov_obs, **extra)
 
 
 def from_solution(model, obj, state) -> FitResult:
@@ -98,8 +123,9 @@ def from_solution(model, obj, state) -> FitResult:
                    converged=None, n_iter=0, algorithm="none", iterations=pd.DataFrame(), criteria={})
 
 
-def from_trace(model, obj, trace, algorithm: str) -> FitResult:
-    """FitResult of a REML/ML run: standard errors of theta from the inverse AI matrix at convergence."""
+def from_trace(model, obj, trace, algorithm: str, ddf: str = "satterthwaite") -> FitResult:
+    """FitResult of a REML/ML run: standard errors of theta from the inverse AI matrix at convergence;
+    fixed-effect df by Satterthwaite (ddf="satterthwaite", default) or n - p (ddf="residual")."""
     free = ~trace.boundary
     vcov = np.full((len(free), len(free)), np.nan)
     ai = trace.deriv.ai[np.ix_(free, free)]
@@ -109,6 +135,6 @@ def from_trace(model, obj, trace, algorithm: str) -> FitResult:
         pass
     obj.factorize(trace.state.theta)
     names = [("/".join(x for x in r if x)) for r in obj.vm.param_table().itertuples(index=False)]
-    return _common(model, obj, trace.state, vcov, trace.boundary, converged=trace.converged,
+    return _common(model, obj, trace.state, vcov, trace.boundary, ddf=ddf, converged=trace.converged,
                    n_iter=len(trace.rows), algorithm=algorithm,
                    iterations=iterations_frame(trace, names), criteria=dict(trace.criteria))

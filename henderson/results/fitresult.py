@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .methods import InferenceMethods
+
 
 @dataclass(frozen=True)
-class FitResult:
+class FitResult(InferenceMethods):
     """Estimates, predictions, likelihood parts and the iteration log of one fit.
 
     ``loglik`` is the REML or ML log-likelihood (as fitted); ``deviance`` = -2 loglik
@@ -41,6 +43,9 @@ class FitResult:
     iterations: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     criteria: dict = field(default_factory=dict)
     model: object = field(default=None, repr=False, compare=False)
+    ddf: str = "residual"                       # how fixed_effects' df were computed
+    vcov_theta_observed: np.ndarray | None = field(default=None, repr=False)  # inverse observed information
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def deviance(self) -> float:
@@ -73,13 +78,15 @@ class FitResult:
         return self.fitted_values
 
     def residuals(self, kind: str = "conditional") -> np.ndarray:
-        """Conditional y - Xb - Zu, or marginal y - Xb."""
+        """Conditional y - Xb - Zu, marginal y - Xb, or standardized (Pearson) (y - Xb - Zu) / sigma."""
+        if kind in ("standardized", "pearson"):
+            return (self.y - self.fitted_values) / np.sqrt(self.sigma2)
         if kind == "conditional":
             return self.y - self.fitted_values
         if kind == "marginal":
             X = self.model.design.X
             return self.y - X @ self.fixed_effects["estimate"].to_numpy()
-        raise ValueError(f"kind must be 'conditional' or 'marginal', got {kind!r}")
+        raise ValueError(f"kind must be 'conditional', 'marginal' or 'standardized', got {kind!r}")
 
     def summary(self) -> str:
         """lme4-like text summary."""
@@ -105,6 +112,10 @@ class FitResult:
             "n_levels": dict(self.n_levels),
             "likelihood_parts": _plain(self.likelihood_parts),
             "iterations": frame(self.iterations) if len(self.iterations) else [],
+            "ddf": self.ddf,
+            "vcov_beta": _matrix(self.vcov_beta),
+            "vcov_theta": _matrix(self.vcov_theta),
+            "vcov_theta_observed": _matrix(self.vcov_theta_observed),
             "versions": dict(self.versions),
         }
 
@@ -115,6 +126,10 @@ class FitResult:
             with open(path, "w") as fh:
                 fh.write(text)
         return text
+
+
+def _matrix(M):
+    return None if M is None else [[None if not np.isfinite(x) else float(x) for x in row] for row in np.asarray(M)]
 
 
 def _plain(d: dict) -> dict:

@@ -1,51 +1,96 @@
-"""lme4-like text summary of a FitResult."""
+"""lme4-like text summary of a FitResult (lmerTest's layout of the fixed-effects table)."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
-def _random_block(r) -> str:
+def _fmt(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}" if np.isfinite(x) else "NA"
+
+
+def _pformat(p: float) -> str:
+    if not np.isfinite(p):
+        return "NA"
+    return "< 2e-16" if p < 2e-16 else f"{p:.3g}"
+
+
+def _stars(p: float) -> str:
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "." if p < 0.1 else ""
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
+    """Columns padded to their widest cell; the first ``left`` columns left-aligned."""
+    cols = list(zip(header, *rows)) if rows else [(h,) for h in header]
+    w = [max(len(c) for c in col) for col in cols]
+    out = []
+    for r in [header] + rows:
+        cells = [c.ljust(w[i]) if i < left else c.rjust(w[i]) for i, c in enumerate(r)]
+        out.append(" " + " ".join(cells).rstrip())
+    return out
+
+
+def random_effects_block(r) -> list[str]:
+    """Groups, Name, Variance, Std.Dev. and correlations (lower triangle, one row per effect)."""
     vc = r.variance_components
     rows = []
-    for _, row in vc.iterrows():
-        if row["term2"]:
-            continue
-        rows.append((row["group"], row["term1"], row["estimate"], np.sqrt(max(row["estimate"], 0.0))))
-    lines = [f" {'Groups':<12} {'Name':<14} {'Variance':>12} {'Std.Dev.':>10}"]
-    for g, name, v, sd in rows:
-        lines.append(f" {g:<12} {name:<14} {v:12.5g} {sd:10.5g}")
-    cors = vc[vc["term2"] != ""]
-    for _, row in cors.iterrows():
-        va = vc[(vc.group == row.group) & (vc.term1 == row.term1) & (vc.term2 == "")]["estimate"].iloc[0]
-        vb = vc[(vc.group == row.group) & (vc.term1 == row.term2) & (vc.term2 == "")]["estimate"].iloc[0]
-        corr = row["estimate"] / np.sqrt(va * vb) if va > 0 and vb > 0 else np.nan
-        lines.append(f" Corr({row.group}: {row.term1}, {row.term2}) = {corr:.3f}")
+    for g, sub in vc.groupby("group", sort=False):
+        var = sub[sub.term2 == ""]
+        names = list(var.term1)
+        v = dict(zip(names, var.estimate))
+        cov = {(a, b): e for a, b, e in zip(sub.term1, sub.term2, sub.estimate) if b}
+        for i, name in enumerate(names):
+            sd = np.sqrt(max(v[name], 0.0))
+            cors = []
+            for other in names[:i]:
+                c = cov.get((name, other), cov.get((other, name), 0.0))
+                den = np.sqrt(v[name] * v[other]) if v[name] > 0 and v[other] > 0 else np.nan
+                cors.append(f"{c / den:.2f}" if np.isfinite(den) else "NA")
+            rows.append([g if i == 0 else "", name, _fmt(v[name]), _fmt(sd)] + cors)
+    ncor = max((len(x) for x in rows), default=4) - 4
+    header = ["Groups", "Name", "Variance", "Std.Dev."] + (["Corr"] + [""] * (ncor - 1) if ncor else [])
+    rows = [x + [""] * (len(header) - len(x)) for x in rows]
+    lines = _table(header, rows, left=2)
     lev = ", ".join(f"{k}, {v}" for k, v in r.n_levels.items())
-    lines.append(f"Number of obs: {r.nobs}, groups:  {lev}")
-    return "\n".join(lines)
+    lines.append(f"Number of obs: {r.nobs}" + (f", groups:  {lev}" if lev else ""))
+    return lines
+
+
+def fixed_effects_block(r) -> list[str]:
+    fe = r.fixed_effects
+    header = ["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
+    rows = [[str(name), _fmt(row.estimate), _fmt(row.std_error), _fmt(row.df), f"{row.t_value:.3f}",
+             _pformat(row.p_value), _stars(row.p_value)] for name, row in fe.iterrows()]
+    lines = _table(header, rows)
+    if len(rows):
+        lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
+    return lines
+
+
+def convergence_line(r) -> str:
+    if r.converged is None:
+        return "Convergence: at given variances (no estimation)"
+    return (f"Convergence: {'converged' if r.converged else 'NOT converged'} in {r.n_iter} iterations "
+            f"({r.algorithm.upper()}); last change in logLik {r.criteria.get('change', np.nan):.2g}, "
+            f"Newton decrement {r.criteria.get('newton_decrement', np.nan):.2g}")
 
 
 def summary_text(r) -> str:
-    """Method and criterion, scaled residuals, random effects, fixed effects and convergence."""
+    """Method and criterion, scaled residuals, random effects, fixed effects (df, t, p) and convergence."""
     crit = "REML criterion at convergence" if r.method == "REML" else "deviance"
-    resid = r.residuals("conditional") / np.sqrt(r.sigma2)
-    q = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
-    fe = r.fixed_effects[["estimate", "std_error", "df", "t_value", "p_value"]]
-    with pd.option_context("display.width", 120, "display.max_columns", 10):
-        fe_text = fe.to_string(float_format=lambda x: f"{x:.5g}")
-    fit = "Linear mixed model fit by " + ("REML" if r.method == "REML" else "maximum likelihood")
-    conv = ("at given variances (no estimation)" if r.converged is None else
-            f"{'converged' if r.converged else 'NOT converged'} in {r.n_iter} iterations ({r.algorithm.upper()}); "
-            f"last change {r.criteria.get('change', np.nan):.2g}, Newton decrement "
-            f"{r.criteria.get('newton_decrement', np.nan):.2g}")
-    bound = r.variance_components[r.variance_components["boundary"]]
+    q = np.quantile(r.residuals("standardized"), [0, 0.25, 0.5, 0.75, 1])
+    ddf = "Satterthwaite's method" if r.ddf == "satterthwaite" else "residual df (n - p)"
+    fit = ("Linear mixed model fit by " + ("REML" if r.method == "REML" else "maximum likelihood")
+           + f". t-tests use {ddf}")
     lines = [fit, f"Formula: {r.formula}", "",
-             f"{crit}: {r.deviance:.4f}   logLik: {r.loglik:.4f}   AIC: {r.aic:.4f}   BIC: {r.bic:.4f}", "",
-             "Scaled residuals:",
-             "     Min       1Q   Median       3Q      Max",
-             " ".join(f"{x:8.4f}" for x in q), "", "Random effects:", _random_block(r), "",
-             "Fixed effects:", fe_text, "", f"Convergence: {conv}"]
+             f"{crit}: {r.deviance:.4f}", "",
+             f"     AIC      BIC   logLik {'deviance' if r.method == 'ML' else 'REMLcrit'}",
+             f"{r.aic:8.1f} {r.bic:8.1f} {r.loglik:8.1f} {r.deviance:8.1f}", "",
+             "Scaled residuals:", *_table(["Min", "1Q", "Median", "3Q", "Max"], [[f"{x:.4f}" for x in q]], 0), "",
+             "Random effects:", *random_effects_block(r), "",
+             "Fixed effects:", *fixed_effects_block(r), "", convergence_line(r)]
+    bound = r.variance_components[r.variance_components["boundary"]]
     if len(bound):
         lines.append("Boundary (singular) fit: " + ", ".join(f"{g} {t}" for g, t in zip(bound.group, bound.term1)
                                                               if g != "Residual") + " estimated as 0")
