@@ -17,6 +17,7 @@ from formulaic import model_matrix
 
 from ..errors import DesignError
 from ..formula.fixed import r_column_name
+from .fixedspec import is_categorical, term_columns
 from .satterthwaite import Context, contest_md
 
 
@@ -30,16 +31,12 @@ def zapsmall(x: np.ndarray, digits: int = 7) -> np.ndarray:
 
 def fixed_terms(design) -> list[dict]:
     """Fixed-effect terms (intercept excluded): name, variables, numeric variables, columns of X."""
-    spec = design.fixed_spec
-    names = list(design.fixed_names)
-    all_cols = [r_column_name(c) for c in spec.column_names]
     out = []
-    for term, idx in spec.term_indices.items():
+    for term, cols in term_columns(design):
         vars_ = [f.expr for f in term.factors if f.expr != "1"]
         if not vars_:
             continue
-        cols = [names.index(all_cols[i]) for i in idx if all_cols[i] in names]
-        numeric = [v for v in vars_ if spec.encoder_state.get(v, ("numerical",))[0].value != "categorical"]
+        numeric = [v for v in vars_ if not is_categorical(design, v)]
         out.append(dict(name=str(term), vars=vars_, numeric=numeric, cols=cols))
     return out
 

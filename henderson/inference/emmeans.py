@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DesignError
-from ..formula.fixed import r_column_name
+from .fixedspec import new_matrix, required_variables
 from .satterthwaite import Context, contest_1d
 
 
@@ -39,9 +39,8 @@ def _is_factor(col: pd.Series) -> bool:
 def reference_grid(design, data: pd.DataFrame) -> pd.DataFrame:
     """Every combination of factor levels; numeric variables at their mean over the rows used."""
     frame = data.loc[design.rows]
-    spec = design.fixed_spec
     axes = {}
-    for v in sorted(spec.required_variables):
+    for v in required_variables(design):
         if v not in frame.columns:
             continue
         col = frame[v]
@@ -52,10 +51,7 @@ def reference_grid(design, data: pd.DataFrame) -> pd.DataFrame:
 
 def grid_matrix(design, grid: pd.DataFrame) -> np.ndarray:
     """X of the grid rows, columns as in the fitted X (aliased columns dropped)."""
-    spec = design.fixed_spec
-    M = spec.get_model_matrix(grid, output="numpy", na_action="ignore")
-    names = [r_column_name(c) for c in spec.column_names]
-    return np.asarray(M, dtype=float)[:, [names.index(n) for n in design.fixed_names]]
+    return new_matrix(design, grid).toarray()
 
 
 def emmeans_matrix(design, data: pd.DataFrame, factor: str) -> tuple[np.ndarray, list]:

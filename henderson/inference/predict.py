@@ -15,21 +15,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import DesignError
-from ..formula.fixed import r_column_name
 from ..formula.random import id_strings
-
-
-def fixed_matrix(design, newdata: pd.DataFrame) -> np.ndarray:
-    """X for new rows with the fitted model's columns (factor levels and transforms as when fitted)."""
-    spec = design.fixed_spec
-    try:
-        M = spec.get_model_matrix(newdata, output="sparse", na_action="ignore")
-    except Exception as exc:
-        raise DesignError(f"cannot evaluate the fixed part {design.parsed.fixed!r} on the new data: {exc}") from exc
-    if M.shape[0] != len(newdata):
-        raise DesignError("new data have missing values in fixed-effect columns")
-    names = [r_column_name(c) for c in spec.column_names]
-    return sp.csc_matrix(M)[:, [names.index(n) for n in design.fixed_names]]
+from .fixedspec import new_matrix
 
 
 def level_labels(term, frame: pd.DataFrame) -> np.ndarray:
@@ -58,7 +45,7 @@ def predict(result, newdata: pd.DataFrame, random=True) -> np.ndarray:
     """X b plus the random terms selected by ``random`` (True: all, False: none, or a list of groups)."""
     design = result.model.design
     b = result.fixed_effects["estimate"].to_numpy()
-    yhat = np.asarray(fixed_matrix(design, newdata) @ b).ravel() if design.p else np.zeros(len(newdata))
+    yhat = np.asarray(new_matrix(design, newdata) @ b).ravel() if design.p else np.zeros(len(newdata))
     names = [t.name for t in design.terms]
     keep = names if random is True else [] if random is False or random is None else list(random)
     bad = [g for g in keep if g not in names]
