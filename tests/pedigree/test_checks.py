@@ -114,3 +114,48 @@ def test_read_pedigree_with_separator_and_int_float_ids(tmp_path):
     ped = read_pedigree(path, id="animal", sire="father", dam="mother", sep=";", sire_as_dam="warn")
     assert ped.inbreeding["13"] == pytest.approx(0.25, abs=1e-15)
     assert list(ped.positions([6489.0, 13, " 7"])) == [ped.index.get_loc(x) for x in ["6489", "13", "7"]]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_loop_detection_is_exact_on_random_pedigrees(seed, oracle):
+    """Making an ancestor the offspring of its descendant must raise, with a true cycle in the message."""
+    import re
+    import warnings
+
+    random_pedigree, _ = oracle
+    table, order, sire, dam = random_pedigree(seed, 40, p_unknown=0.0)
+    rng = np.random.default_rng(seed)
+    young = int(rng.integers(30, 40))
+    walk = young  # climb to some ancestor of `young`
+    for _ in range(int(rng.integers(1, 4))):
+        walk = sire[walk] if sire[walk] >= 0 and rng.random() < 0.5 else (dam[walk] if dam[walk] >= 0 else walk)
+    if walk == young:
+        walk = sire[young]
+    table = table.copy()
+    row = table.index[table["id"] == order[walk]][0]
+    table.loc[row, "sire"] = order[young]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PedigreeWarning)
+        with pytest.raises(PedigreeError, match="its own ancestor") as err:
+            Pedigree.from_frame(table, sire_as_dam="warn")
+    path = re.search(r"ancestor: (.*) \(each", str(err.value)).group(1).split(" -> ")
+    assert path[0] == path[-1] and len(path) >= 3
+    parents = {r.id: {r.sire, r.dam} for r in table.itertuples()}
+    assert all(b in parents[a] for a, b in zip(path[:-1], path[1:]))
+
+
+def test_pandas_default_read_floats_and_nan_equal_text_read(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("id,sire,dam\n1,,\n2,,\n3,1,2\n4,3,2\n5,1,4\n")
+    a = Pedigree.from_frame(pd.read_csv(path))  # id int64, parents float64 with NaN
+    b = read_pedigree(path)
+    assert list(a.ids) == list(b.ids) == ["1", "2", "3", "4", "5"]
+    np.testing.assert_array_equal(a.sire, b.sire)
+    assert a.inbreeding["4"] == b.inbreeding["4"] == 0.25
+
+
+def test_empty_and_single_animal():
+    empty = Pedigree.from_frame(frame([]))
+    assert empty.n == 0 and empty.ainverse()[0].shape == (0, 0) and empty.logdet_a() == 0.0
+    one = Pedigree.from_frame(frame([("a", None, None)]))
+    assert one.ainverse()[0].toarray().tolist() == [[1.0]] and one.inbreeding["a"] == 0.0
