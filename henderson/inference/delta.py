@@ -55,7 +55,12 @@ def _compile(expr: str, names: list[str]) -> str:
 def expression(expr: str, names: list[str], theta: np.ndarray) -> tuple[float, np.ndarray]:
     """Value of ``expr`` at theta and its gradient (complex step)."""
     code = _compile(expr, names)
-    unknown = sorted({n.id for n in ast.walk(ast.parse(code, mode="eval"))
+    try:
+        tree = ast.parse(code, mode="eval")
+    except SyntaxError as exc:
+        raise DesignError(f"cannot parse expression {expr!r}: {exc.msg}; known components: "
+                          f"{', '.join(names)}") from None
+    unknown = sorted({n.id for n in ast.walk(tree)
                       if isinstance(n, ast.Name) and n.id not in _FUNCS and n.id != "_c"})
     if unknown:
         raise DesignError(f"expression {expr!r} names unknown component(s) {unknown}; "
