@@ -1,0 +1,222 @@
+"""Bad input: typed errors and warnings that name the offending column, level or term."""
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import henderson as hd
+from henderson.errors import (AliasedColumnsWarning, ConvergenceWarning, DesignError, MissingDataWarning,
+                              NotPositiveDefiniteError)
+
+FORMULA = "Reaction ~ Days + (Days|Subject)"
+
+
+@pytest.fixture(scope="module")
+def sleep(data):
+    return data("sleepstudy")
+
+
+# --- missing values ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("column", ["Reaction", "Days", "Subject"])
+def test_missing_values_in_any_model_column_are_left_out(sleep, column):
+    d = sleep.copy()
+    d.loc[[3, 50, 51], column] = np.nan
+    d["unused"] = np.where(np.arange(len(d)) % 7 == 0, np.nan, 1.0)   # not a model column: no effect
+    with pytest.warns(MissingDataWarning, match=r"\b3 row"):
+        fit = hd.fit(FORMULA, d)
+    assert fit.n_dropped == 3 and fit.nobs == len(d) - 3
+    assert list(fit.rows) == [i for i in d.index if i not in (3, 50, 51)]
+    expected = hd.fit(FORMULA, sleep.drop(index=[3, 50, 51]))
+    np.testing.assert_allclose(fit.deviance, expected.deviance, rtol=1e-12)
+    np.testing.assert_allclose(fit.theta, expected.theta, rtol=1e-10)
+
+
+def test_missing_warning_names_the_columns(sleep):
+    d = sleep.copy()
+    d.loc[[1, 2], "Days"] = np.nan
+    d.loc[[2, 9], "Reaction"] = np.nan
+    with pytest.warns(MissingDataWarning) as rec:
+        m = hd.Model(FORMULA, d)
+    msg = str(rec[0].message)
+    assert "3 row" in msg and "Days" in msg and "Reaction" in msg
+    assert m.design.n_dropped == 3 and m.design.n == len(d) - 3
+
+
+def test_no_warning_without_missing_values(sleep):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingDataWarning)
+        m = hd.Model(FORMULA, sleep)
+    assert m.design.n_dropped == 0
+
+
+# --- design errors -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("formula,column", [
+    ("Reaction ~ Dayz + (Days|Subject)", "Dayz"),
+    ("Reaction ~ Days + (Days|Subjekt)", "Subjekt"),
+    ("Reaction ~ Days + (Dayz|Subject)", "Dayz"),
+    ("Reakshun ~ Days + (Days|Subject)", "Reakshun"),
+    ("Reaction ~ np.log(Dayz) + (1|Subject)", "Dayz"),
+])
+def test_unknown_column(sleep, formula, column):
+    with pytest.raises(DesignError, match=re.escape(repr(column))):
+        hd.Model(formula, sleep)
+
+
+def test_grouping_factor_with_one_level(sleep):
+    with pytest.raises(DesignError, match="'farm'.*1 level"):
+        hd.Model("Reaction ~ Days + (1|farm)", sleep.assign(farm="only"))
+
+
+def test_constant_response(sleep):
+    with pytest.raises(DesignError, match="'Reaction'.*constant"):
+        hd.Model(FORMULA, sleep.assign(Reaction=3.0))
+
+
+@pytest.mark.parametrize("value", ["fast", True])
+def test_non_numeric_response(sleep, value):
+    with pytest.raises(DesignError, match="'Reaction'.*not numeric"):
+        hd.Model(FORMULA, sleep.assign(Reaction=value))
+
+
+def test_empty_data(sleep):
+    with pytest.raises(DesignError, match="empty"):
+        hd.Model(FORMULA, sleep.iloc[:0])
+
+
+def test_empty_after_missing(sleep):
+    with pytest.warns(MissingDataWarning), pytest.raises(DesignError, match="empty"):
+        hd.Model(FORMULA, sleep.assign(Days=np.nan))
+
+
+def test_data_not_a_frame(sleep):
+    with pytest.raises(DesignError, match="DataFrame"):
+        hd.Model(FORMULA, sleep.to_dict("list"))
+
+
+# --- aliased fixed-effect columns ----------------------------------------------------------------
+
+def _same_fit(a, b):
+    np.testing.assert_allclose(a.deviance, b.deviance, rtol=1e-10)
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-7)
+    assert list(a.fixed_effects.index) == list(b.fixed_effects.index)
+    np.testing.assert_allclose(a.fixed_effects[["estimate", "std_error"]], b.fixed_effects[["estimate", "std_error"]],
+                               rtol=1e-7)
+
+
+def test_duplicated_numeric_column_is_dropped(sleep):
+    d = sleep.assign(Days2=2.0 * sleep.Days)
+    with pytest.warns(AliasedColumnsWarning, match="Days2"):
+        fit = hd.fit("Reaction ~ Days + Days2 + (Days|Subject)", d)
+    assert fit.aliased == ("Days2",)
+    _same_fit(fit, hd.fit(FORMULA, sleep))
+
+
+def test_confounded_factor_levels_are_dropped(data):
+    """Plot-level factor W equal to V but with its own labels: its columns are aliased with V's."""
+    oats = data("oats")
+    oats["W"] = oats["V"].map({"Golden.rain": "g", "Marvellous": "m", "Victory": "v"})
+    with pytest.warns(AliasedColumnsWarning) as rec:
+        fit = hd.fit("Y ~ V + N + W + (1|B)", oats)
+    assert set(fit.aliased) == {"Wm", "Wv"}
+    assert "Wm" in str(rec[0].message) and "Wv" in str(rec[0].message)
+    _same_fit(fit, hd.fit("Y ~ V + N + (1|B)", oats))
+
+
+def test_one_level_of_a_factor_confounded_with_another(data):
+    """A level of one factor equal to a level of another (cell empty): only that column goes."""
+    oats = data("oats")
+    oats["T"] = np.where(oats["V"] == "Victory", "t1", "t0")    # T's one contrast column equals VVictory
+    with pytest.warns(AliasedColumnsWarning, match="Tt1"):
+        fit = hd.fit("Y ~ V + T + N + (1|B)", oats)
+    assert fit.aliased == ("Tt1",)
+    _same_fit(fit, hd.fit("Y ~ V + N + (1|B)", oats))
+
+
+# --- positive definiteness -----------------------------------------------------------------------
+
+def _ids(sleep):
+    return sorted(sleep.Subject.unique())
+
+
+INDEFINITE_BUG = pytest.mark.xfail(strict=True, reason="henderson.linalg Factor in simplicial (LDL') mode does "
+                                   "not detect an indefinite matrix: relationships._sparse_logdet returns NaN")
+
+
+@pytest.mark.parametrize("offdiag", [pytest.param(2.0, marks=INDEFINITE_BUG, id="indefinite"),
+                                     pytest.param(1.0, id="singular")])
+def test_non_positive_definite_kinv(sleep, offdiag):
+    K = np.eye(18)
+    K[0, 1] = K[1, 0] = offdiag
+    with pytest.raises(NotPositiveDefiniteError, match="'Subject'"):
+        hd.Model("Reaction ~ Days + (1|Subject)", sleep, relationships={"Subject": (sp.csc_matrix(K), _ids(sleep))})
+
+
+@pytest.mark.parametrize("value", [[[1.0, 2.0], [2.0, 1.0]], [[-1.0, 0.0], [0.0, 1.0]]])
+def test_non_positive_definite_covariance(sleep, value):
+    m = hd.Model(FORMULA, sleep)
+    with pytest.raises(NotPositiveDefiniteError, match="'Subject'"):
+        m.solve(variances={"Subject": value, "Residual": 1.0})
+
+
+def test_non_positive_residual_variance(sleep):
+    m = hd.Model(FORMULA, sleep)
+    with pytest.raises(NotPositiveDefiniteError, match="[Rr]esidual"):
+        m.solve(variances={"Subject": np.eye(2), "Residual": 0.0})
+
+
+def test_negative_start_variance(sleep):
+    m = hd.Model("Reaction ~ Days + (1|Subject)", sleep)
+    with pytest.raises(NotPositiveDefiniteError, match="'Subject'"):
+        m.fit(start={"Subject": -5.0, "Residual": 100.0})
+
+
+# --- relationship matrices -----------------------------------------------------------------------
+
+def test_kinv_missing_levels_are_listed(sleep):
+    ids = _ids(sleep)
+    with pytest.raises(DesignError, match=r"2 level.*'Subject'.*371, 372"):
+        hd.Model("Reaction ~ Days + (1|Subject)", sleep,
+                 relationships={"Subject": (sp.identity(16, format="csc"), ids[:16])})
+
+
+def test_kinv_shape_mismatch(sleep):
+    with pytest.raises(DesignError, match="'Subject'"):
+        hd.Model("Reaction ~ Days + (1|Subject)", sleep,
+                 relationships={"Subject": (sp.identity(20, format="csc"), _ids(sleep))})
+
+
+def test_kinv_not_symmetric(sleep):
+    K = sp.lil_matrix(np.eye(18))
+    K[0, 1] = 0.1
+    with pytest.raises(DesignError, match="'Subject'.*symmetric"):
+        hd.Model("Reaction ~ Days + (1|Subject)", sleep, relationships={"Subject": (K.tocsc(), _ids(sleep))})
+
+
+def test_relationship_for_unknown_term(sleep):
+    with pytest.raises(DesignError, match="Animal"):
+        hd.Model(FORMULA, sleep, relationships={"Animal": (sp.identity(18, format="csc"), _ids(sleep))})
+
+
+# --- convergence ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ["ai", "em"])
+def test_non_convergence_warns_with_criteria(sleep, algorithm):
+    with pytest.warns(ConvergenceWarning, match=r"2 iterations.*change.*decrement") as rec:
+        fit = hd.fit(FORMULA, sleep, max_iter=2, algorithm=algorithm)
+    assert fit.converged is False
+    assert fit.n_iter == 2
+    assert {"change", "newton_decrement"} <= set(fit.criteria)
+    msg = str(rec[0].message)
+    assert f"{fit.criteria['change']:.3g}" in msg
+
+
+def test_converged_fit_has_no_warning(sleep):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fit = hd.fit(FORMULA, sleep)
+    assert fit.converged is True
