@@ -92,7 +92,7 @@ def _response(data: pd.DataFrame, name: str) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise DesignError(f"response {name!r} has infinite values")
     if np.ptp(y) == 0:
-        raise DesignError(f"response {name!r} is constant ({y[0]!r}); nothing to model")
+        raise DesignError(f"response {name!r} is constant ({float(y[0]):g}); nothing to model")
     return y
 
 
