@@ -24,19 +24,25 @@ def _ones_like(M: sp.spmatrix) -> sp.csc_matrix:
     return M
 
 
-def _keys(M: sp.csc_matrix) -> np.ndarray:
-    """Column-major linear index col * nrow + row of every stored entry of a CSC matrix."""
-    cols = np.repeat(np.arange(M.shape[1], dtype=np.int64), np.diff(M.indptr))
-    return cols * M.shape[0] + M.indices.astype(np.int64)
-
-
 def positions_in(C: sp.csc_matrix, M: sp.csc_matrix) -> np.ndarray:
-    """Index into C.data of each stored entry of M (M's pattern must lie inside C's)."""
-    kc, km = _keys(C), _keys(M)
-    pos = np.searchsorted(kc, km)
-    if len(km) and (pos.max() >= len(kc) or not np.array_equal(kc[pos], km)):
+    """Index into C.data of each stored entry of M, in M's (sorted CSC) order; M's pattern lies inside C's."""
+    if M.nnz == C.nnz and np.array_equal(M.indptr, C.indptr) and np.array_equal(M.indices, C.indices):
+        return np.arange(C.nnz)
+    tags = sp.csc_matrix((np.arange(1, C.nnz + 1, dtype=np.float64), C.indices, C.indptr), shape=C.shape)
+    hit = sp.csc_matrix(tags.multiply(_ones_like(M)))
+    hit.sort_indices()
+    if hit.nnz != M.nnz:
         raise AssertionError("pattern of M is not contained in the pattern of C")
-    return pos
+    return hit.data.astype(np.int64) - 1
+
+
+def _diagonal_positions(M: sp.csc_matrix) -> np.ndarray:
+    """Index into M.data of each diagonal entry (-1 where the diagonal entry is not stored)."""
+    cols = np.repeat(np.arange(M.shape[1]), np.diff(M.indptr))
+    on = np.flatnonzero(M.indices == cols)
+    out = np.full(M.shape[1], -1, dtype=np.int64)
+    out[cols[on]] = on
+    return out
 
 
 def _kron_block(Kinv: sp.csc_matrix | None, m: int, a: int, b: int, size: int, offset: int) -> sp.csc_matrix:
@@ -103,13 +109,58 @@ class MMEPattern:
         return slice(self.term_offsets[k], self.term_offsets[k] + t.q * t.m)
 
 
+def _row_entries(A: sp.csc_matrix):
+    """(column, value) of the single entry in each row of A, or None when some row has 0 or 2+ entries."""
+    if A.nnz != A.shape[0]:
+        return None
+    rows = A.indices
+    if not np.all(np.bincount(rows, minlength=A.shape[0]) == 1):
+        return None
+    col = np.empty(A.shape[0], dtype=np.int64)
+    val = np.empty(A.shape[0])
+    col[rows] = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+    val[rows] = A.data
+    return col, val
+
+
+def _cross(A: sp.csc_matrix, B: sp.csc_matrix) -> sp.csc_matrix:
+    """A'B. When B has one entry per row (a random intercept) it is gathered directly:
+    (A'B)[c, g_i] += A[i, c] b_i, a diagonal by bincount when A is B."""
+    one = _row_entries(B)
+    if one is None:
+        return sp.csc_matrix(A.T @ B)
+    g, b = one
+    if A is B:
+        return sp.diags(np.bincount(g, weights=b * b, minlength=B.shape[1]), format="csc")
+    rows = A.indices
+    cols = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+    M = sp.csc_matrix((A.data * b[rows], (cols, g[rows])), shape=(A.shape[1], B.shape[1]))
+    M.sum_duplicates()
+    return M
+
+
+def cross_product(blocks: list[sp.csc_matrix]) -> sp.csc_matrix:
+    """W'W for W = [B_1 ... B_r], block by block (upper blocks computed, lower ones transposed)."""
+    r = len(blocks)
+    grid = [[None] * r for _ in range(r)]
+    for i in range(r):
+        for j in range(i, r):
+            M = _cross(blocks[i], blocks[j])
+            grid[i][j] = M
+            if j != i:
+                grid[j][i] = sp.csc_matrix(M.T)
+    out = sp.bmat(grid, format="csc")
+    out.sort_indices()
+    return out
+
+
 def build_pattern(design: Design, vm: VarianceModel) -> MMEPattern:
     """Assemble W = [X Z], W'W, W'y and the union pattern of W'W and G^-1, with explicit zeros."""
-    W = sp.hstack([design.X, design.Z], format="csc")
+    parts = [design.X] + [t.Z for t in design.terms]
+    W = sp.hstack(parts, format="csc")
     W.sort_indices()
     size = W.shape[1]
-    WtW = sp.csc_matrix(W.T @ W)
-    WtW.sort_indices()
+    WtW = cross_product([p for p in parts if p.shape[1] > 0])
     offsets, pos = [], design.p
     blocks = []
     for k, t in enumerate(vm.terms):
@@ -119,7 +170,11 @@ def build_pattern(design: Design, vm: VarianceModel) -> MMEPattern:
                 blocks.append((k, a, b, _kron_block(t.Kinv, t.m, a, b, size, pos)))
         pos += t.q * t.m
     union = _ones_like(WtW)
-    for *_, M in blocks:
+    stored_diag = np.zeros(size, dtype=bool)
+    stored_diag[_diagonal_positions(WtW) >= 0] = True
+    for k, a, b, M in blocks:
+        if vm.terms[k].Kinv is None and a == b and stored_diag[M.indices].all():
+            continue  # an identity block on a diagonal W'W already stores
         union = union + _ones_like(M)
     union = sp.csc_matrix(union)
     union.sort_indices()

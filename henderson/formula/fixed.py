@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 
 from ..errors import AliasedColumnsWarning, DesignError
+from .factors import big_factors, sorted_levels, treatment_block
 
 _LEVEL = re.compile(r"\[(?:T\.)?([^\]]*)\]")
 
@@ -34,24 +35,88 @@ def required_columns(rhs: str) -> set[str]:
         raise DesignError(f"cannot parse fixed part {rhs!r}: {exc}") from exc
 
 
-def fixed_design(rhs: str, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str], object]:
-    """Evaluate ``rhs`` on ``data``: X as a sparse CSC matrix, R-style column names, and the model spec.
+class FixedSpec:
+    """How X was built from the data, to rebuild the same columns on new data (prediction).
 
-    The model spec evaluates the same columns on new data (prediction).
+    formulaic evaluates the formula, except that large categorical main effects
+    (see factors.big_factors) are coded directly; formulaic sees a numeric
+    placeholder in their place, whose single column is then replaced by the block.
     """
-    try:
-        mm = model_matrix(rhs, data, output="sparse", na_action="ignore")
-    except Exception as exc:
-        raise DesignError(f"cannot build fixed effects from {rhs!r}: {exc}") from exc
-    X = sp.csc_matrix(mm, dtype=float)
-    names = [r_column_name(c) for c in mm.model_spec.column_names]
+
+    def __init__(self, rhs: str, data: pd.DataFrame):
+        self.rhs = rhs
+        self.big = big_factors(rhs, data)
+        self.levels = {c: sorted_levels(data[c]) for c in self.big}
+        try:
+            mm = model_matrix(rhs, self._placeholders(data), output="sparse", na_action="ignore")
+        except Exception as exc:
+            raise DesignError(f"cannot build fixed effects from {rhs!r}: {exc}") from exc
+        self.spec = mm.model_spec
+        cols = list(self.spec.column_names)
+        has_intercept = "Intercept" in cols
+        self.drop_first = {c: has_intercept or i > 0 for i, c in enumerate(self.big)}
+        self._first = mm
+
+    def _placeholders(self, data: pd.DataFrame) -> pd.DataFrame:
+        if not self.big:
+            return data
+        return data.assign(**{c: np.zeros(len(data)) for c in self.big})
+
+    def matrix(self, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str]]:
+        """X on ``data`` (sparse CSC) and its R-style column names."""
+        if self._first is not None and len(self._first.shape) and self._first.shape[0] == len(data):
+            mm, self._first = self._first, None
+        else:
+            try:
+                mm = self.spec.get_model_matrix(self._placeholders(data), output="sparse", na_action="ignore")
+            except Exception as exc:
+                raise DesignError(f"cannot build fixed effects {self.rhs!r} on these data: {exc}") from exc
+            self._first = None
+        X0 = sp.csc_matrix(mm, dtype=float)
+        blocks, names = [], []
+        for j, c in enumerate(self.spec.column_names):
+            if c in self.levels:
+                M, nm = treatment_block(data[c], self.levels[c], self.drop_first[c], c)
+                blocks.append(M)
+                names += nm
+            else:
+                blocks.append(X0[:, j])
+                names.append(r_column_name(c))
+        X = sp.hstack(blocks, format="csc") if len(blocks) != 1 else sp.csc_matrix(blocks[0])
+        return X, names
+
+    @property
+    def column_names(self) -> list[str]:
+        """R-style names of all columns (before aliased columns are dropped)."""
+        out = []
+        for c in self.spec.column_names:
+            if c in self.levels:
+                lv = self.levels[c][1:] if self.drop_first[c] else self.levels[c]
+                out += [f"{c}{v}" for v in lv]
+            else:
+                out.append(r_column_name(c))
+        return out
+
+    def get_model_matrix(self, data: pd.DataFrame, output: str = "pandas"):
+        """Like formulaic's ModelSpec.get_model_matrix: sparse CSC for output="sparse", else a DataFrame."""
+        X, names = self.matrix(data)
+        if output == "sparse":
+            return X
+        return pd.DataFrame(X.toarray(), columns=names, index=data.index)
+
+
+def fixed_design(rhs: str, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str], FixedSpec]:
+    """Evaluate ``rhs`` on ``data``: X as a sparse CSC matrix, R-style column names, and the spec
+    that rebuilds the same columns on new data."""
+    spec = FixedSpec(rhs, data)
+    X, names = spec.matrix(data)
     bad = ~np.isfinite(X.data)
     if bad.any():
-        col = int(np.searchsorted(X.indptr, np.flatnonzero(bad)[0], side="right") - 1)
-        row = int(X.indices[np.flatnonzero(bad)[0]])
-        raise DesignError(f"fixed-effect column {names[col]!r} is not finite at row {row} "
+        k = np.flatnonzero(bad)[0]
+        col = int(np.searchsorted(X.indptr, k, side="right") - 1)
+        raise DesignError(f"fixed-effect column {names[col]!r} is not finite at row {int(X.indices[k])} "
                           f"(e.g. log of a non-positive value)")
-    return X, names, mm.model_spec
+    return X, names, spec
 
 
 def aliased_columns(X: sp.csc_matrix, tol: float = 1e-7) -> np.ndarray:

@@ -1,0 +1,38 @@
+"""Shared helpers for benchmark scripts: phase timer and peak memory."""
+from __future__ import annotations
+
+import json
+import resource
+import time
+from contextlib import contextmanager
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class Phases:
+    """Collects (phase, seconds, peak MiB after the phase) rows and prints them as they finish."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.rows: list[dict] = []
+        print(f"# {title}")
+        print(f"{'phase':<34} {'seconds':>9} {'peak MiB':>9}")
+
+    @contextmanager
+    def phase(self, name: str):
+        t0 = time.perf_counter()
+        yield
+        row = {"phase": name, "seconds": time.perf_counter() - t0, "peak_mb": peak_rss_mb()}
+        self.rows.append(row)
+        print(f"{name:<34} {row['seconds']:9.3f} {row['peak_mb']:9.0f}", flush=True)
+
+    def total(self, names=None) -> float:
+        return sum(r["seconds"] for r in self.rows if names is None or r["phase"] in names)
+
+    def dump(self, path: str | None, **extra) -> None:
+        if path:
+            with open(path, "w") as fh:
+                json.dump({"title": self.title, "phases": self.rows, **extra}, fh, indent=1)
