@@ -28,7 +28,8 @@ def skipped_row(job: dict) -> dict:
 
 
 def _executor(workers: int, scheduler: str | None):
-    """(executor, in-flight limit, closer): local spawn-based process pool, or a Dask client's executor."""
+    """(executor, in-flight limit, closer): a Dask client's executor, a spawn-based process pool for
+    workers > 1, or a single thread of this process for workers == 1."""
     if scheduler:
         try:
             from distributed import Client
@@ -40,7 +41,10 @@ def _executor(workers: int, scheduler: str | None):
         def close():
             client.close()
         return client.get_executor(pure=False), limit, close
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    if workers == 1:  # no extra process: one job at a time in this process (a thread keeps the loop responsive)
+        pool = cf.ThreadPoolExecutor(max_workers=1)
+    else:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     return pool, workers, lambda: pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -86,6 +90,7 @@ def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None
             close()
     bar.close()
     table = pd.DataFrame([rows[j["name"]] for j in jobs])
+    table["iterations"] = table["iterations"].astype("Int64")
     write_summary(table, out_dir)
     return table
 

@@ -72,6 +72,9 @@ def load_inputs(job: dict):
                                   f"{job['pedigree_dam']!r}; has {list(ped_df.columns)}")
             ped = Pedigree.from_frame(ped_df, id=job["pedigree_id"], sire=job["pedigree_sire"],
                                       dam=job["pedigree_dam"])
+            if term not in df.columns:
+                raise InputProblem(job["data"], f"pedigree term {term!r} is not a column of the data")
+            ped.positions(df[term].dropna().unique())  # PedigreeError naming the animals not in the pedigree
         rels = {term: ped}
     return df, rels
 
