@@ -1,7 +1,9 @@
 # Reference values from lme4 / lmerTest / pbkrtest / emmeans for henderson's tests.
 #
 # Run from the repository root with `make references`, or
-#   cd tests/reference && LC_ALL=C Rscript --vanilla make_reference.R [--skip-insteval]
+#   cd tests/reference && OPENBLAS_NUM_THREADS=1 LC_ALL=C Rscript --vanilla make_reference.R [--skip-insteval]
+# (single-threaded BLAS makes the output bit-for-bit reproducible; with threads, flat optima such
+# as Penicillin's move by ~1e-6 in theta between runs)
 # Reads tests/data/*.csv and writes, into tests/reference/:
 #   model_matrices.json   X, Z (dense), Z column labels, grouping-factor levels
 #   fits.json             REML and ML fits of the small models
@@ -82,12 +84,14 @@ z_columns <- function(m) {
   cnms <- m@cnms
   fl <- getME(m, "flist")
   asgn <- attr(fl, "assign")
-  cols <- list(term = character(), group = character(), effect = character(), level = character())
+  cols <- list(term = character(), term_index = integer(), group = character(),
+               effect = character(), level = character())
   for (i in seq_along(cnms)) {
     levs <- levels(fl[[asgn[i]]])
     eff <- cnms[[i]]
     # within a term, columns run level by level, effects fastest
     cols$term <- c(cols$term, rep(names(cnms)[i], length(levs) * length(eff)))
+    cols$term_index <- c(cols$term_index, rep(i, length(levs) * length(eff)))
     cols$group <- c(cols$group, rep(names(fl)[asgn[i]], length(levs) * length(eff)))
     cols$effect <- c(cols$effect, rep(eff, times = length(levs)))
     cols$level <- c(cols$level, rep(levs, each = length(eff)))
@@ -126,7 +130,9 @@ make_model_matrices <- function() {
   out <- list(
     description = paste("Fixed-effects matrix X = getME(m,'X') and Z = t(getME(m,'Zt')) as dense",
                         "matrices, row-major (values[i] is row i). Z$columns gives, per column of Z,",
-                        "the lme4 term name (names(m@cnms)), grouping factor (names(flist)),",
+                        "the lme4 term name (names(m@cnms)), its 1-based term_index (with (x||g) both",
+                        "terms are named 'g'; as.data.frame(VarCorr) calls them 'g' and 'g.1'),",
+                        "grouping factor (names(flist)),",
                         "effect name and level label. lme4 orders terms by decreasing number of levels;",
                         "within a term, columns run level by level with effects varying fastest."),
     versions = versions(),
