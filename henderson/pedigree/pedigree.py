@@ -18,7 +18,8 @@ from henderson.pedigree.inbreeding import inbreeding_and_d
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
+    """A read-only copy (the caller's array stays writeable and cannot change the Pedigree)."""
+    a = np.array(a, copy=True)
     a.setflags(write=False)
     return a
 
@@ -51,6 +52,8 @@ class Pedigree:
     added_founders: np.ndarray
 
     def __post_init__(self):
+        for name in ("ids", "sire", "dam", "generation", "added_founders"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
         n = len(self.ids)
         for name in ("sire", "dam", "generation"):
             if len(getattr(self, name)) != n:
@@ -58,8 +61,11 @@ class Pedigree:
         pos = np.arange(n)
         if np.any(self.sire >= pos) or np.any(self.dam >= pos):
             raise PedigreeError("Pedigree arrays must list parents before their offspring")
-        for name in ("ids", "sire", "dam", "generation", "added_founders"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        g = self.generation
+        for par in (self.sire, self.dam):
+            known = par >= 0
+            if np.any(g[known] <= g[par[known]]) or np.any(g < 0):
+                raise PedigreeError("Pedigree.generation must exceed the generation of each known parent")
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, id="id", sire="sire", dam="dam", missing=DEFAULT_MISSING,

@@ -159,3 +159,14 @@ def test_empty_and_single_animal():
     assert empty.n == 0 and empty.ainverse()[0].shape == (0, 0) and empty.logdet_a() == 0.0
     one = Pedigree.from_frame(frame([("a", None, None)]))
     assert one.ainverse()[0].toarray().tolist() == [[1.0]] and one.inbreeding["a"] == 0.0
+
+
+def test_direct_construction_copies_arrays():
+    sire = np.array([-1, -1, 0])
+    ped = Pedigree(np.array(["a", "b", "c"], object), sire, np.array([-1, -1, 1]), np.array([0, 0, 1]),
+                   np.zeros(0, object))
+    sire[2] = 1  # the caller's array stays writeable and does not change the pedigree
+    assert ped.sire[2] == 0 and not ped.sire.flags.writeable
+    assert ped.inbreeding.tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(PedigreeError, match="generation must exceed"):
+        Pedigree(ped.ids, ped.sire, ped.dam, np.zeros(3, int), ped.added_founders)
