@@ -119,28 +119,42 @@ def fixed_design(rhs: str, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str]
     return X, names, spec
 
 
+def gram_tolerance(tol: float, p: int) -> float:
+    """Relative pivot below which a column counts as aliased: tol^2, but never below the Gram matrix's roundoff.
+
+    Pivots of X'X carry an absolute error of about p * machine epsilon (unit diagonal),
+    so tol^2 = 1e-14 alone would keep exactly dependent columns whose computed pivot is
+    roundoff (a column then near-dependent on the kept ones at about 1e-7 of its norm
+    is dropped; R's QR on X resolves such columns, a Gram-based method cannot).
+    """
+    return max(tol * tol, 100.0 * p * np.finfo(float).eps)
+
+
 def aliased_columns(X: sp.csc_matrix, tol: float = 1e-7) -> np.ndarray:
     """Indices of columns of X that are linear combinations of earlier columns.
 
-    Greedy Cholesky of X'X in the natural column order, as R's pivoted QR with
-    limited pivoting (dqrdc2): a column whose pivot, relative to its own norm,
-    falls below ``tol`` is aliased and skipped. Dense in p = ncol(X); for
-    p > 3000 a sparse LDL' on X'X is used instead (see aliased_columns_sparse).
+    Greedy Cholesky of the unit-diagonal D^-1/2 X'X D^-1/2 in the natural column
+    order, as R's pivoted QR with limited pivoting (dqrdc2): a column whose pivot
+    falls below ``gram_tolerance(tol, p)`` is aliased and skipped. Dense in
+    p = ncol(X); for p > 3000 the sparse method ``rank.aliased_columns_sparse`` is used.
     """
     p = X.shape[1]
     if p > 3000:
         from .rank import aliased_columns_sparse
         return aliased_columns_sparse(X, tol)
     A = (X.T @ X).toarray()
+    d = np.diag(A).copy()
+    s = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 0.0)
+    A = A * s[:, None] * s[None, :]
+    eps = gram_tolerance(tol, p)
     L = np.zeros_like(A)
     keep, out = [], []
     for j in range(p):
         v = A[j:, j] - L[j:, keep] @ L[j, keep]
-        d = v[0]
-        if A[j, j] <= 0 or d <= tol * tol * A[j, j]:
+        if d[j] <= 0 or v[0] <= eps:
             out.append(j)
             continue
-        L[j:, j] = v / np.sqrt(d)
+        L[j:, j] = v / np.sqrt(v[0])
         keep.append(j)
     return np.asarray(out, dtype=np.int64)
 
