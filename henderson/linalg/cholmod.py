@@ -128,16 +128,23 @@ class Factor:
         try:
             self._chol.cholesky_inplace(self._C)
         except _cholmod.CholmodNotPositiveDefiniteError as e:
-            k = int(e.column) if e.column is not None else -1
-            col = int(self._perm[k]) if 0 <= k < self.n else k
-            err = NotPositiveDefiniteError(
-                f"C is not positive definite: the Cholesky factorization failed at column {col} "
-                f"of C (pivot {k} in the fill-reducing order)"
-            )
-            err.column = col
-            raise err from None
+            raise self._not_pd(int(e.column) if e.column is not None else -1) from None
+        # A simplicial factor is LDL' and does not fail on an indefinite C: check its pivots.
+        bad = np.flatnonzero(~(self._chol.D() > 0))
+        if bad.size:
+            raise self._not_pd(int(bad[0]))
         self._valid = True
         return self
+
+    def _not_pd(self, k):
+        """Return the NotPositiveDefiniteError for a failure at pivot k of P C P'."""
+        col = int(self._perm[k]) if 0 <= k < self.n else k
+        err = NotPositiveDefiniteError(
+            f"C is not positive definite: the Cholesky factorization failed at column {col} "
+            f"of C (pivot {k} in the fill-reducing order)"
+        )
+        err.column = col
+        return err
 
     def _require_numeric(self):
         if not self._valid:
