@@ -30,6 +30,7 @@ def warm_up() -> None:
         warnings.simplefilter("ignore")
         hd.fit("wwg ~ sex + (1|calf)", d, relationships={"calf": ped})
 
+
 def run(problem, folder: Path) -> dict:
     import henderson as hd
     from henderson.io import prepare_data, read_table
