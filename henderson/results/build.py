@@ -12,8 +12,8 @@ from .fitresult import FitResult
 from .versions import package_versions
 
 DENSE_VCOV_MAX = 2000  # fixed effects up to this many get the full covariance matrix
-OBSERVED_INFO_MAX = 200_000  # MME size up to which Cov(theta) for Satterthwaite is the inverse observed
-                             # information (2 r extra score evaluations); above it, the inverse AI matrix
+OBSERVED_INFO_MAX = 10_000  # n and MME size up to which Cov(theta) for Satterthwaite is the inverse observed
+                            # information (2 r extra score evaluations, about r AI iterations); above, inverse AI
 
 
 def fixed_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray | None]:
@@ -80,18 +80,16 @@ def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
 
 
 def satterthwaite_parts(obj, state, vcov_ai, boundary):
-    """Cov(theta) for Satterthwaite (inverse observed information, or inverse AI for large MME) and
+    """Cov(theta) for Satterthwaite (inverse observed information, or inverse AI for large models) and
     the coefficients' Satterthwaite df; (None, None) when there are no fixed effects or too many."""
     p = obj.pattern.p
     if p == 0 or p > DENSE_VCOV_MAX:
         return None, None
-    if obj.pattern.size <= OBSERVED_INFO_MAX:
-        V = theta_covariance(obj, state.theta, ~boundary)
-    else:
-        V = vcov_ai
+    observed = max(obj.pattern.size, obj.pattern.n) <= OBSERVED_INFO_MAX
+    V = theta_covariance(obj, state.theta, ~boundary) if observed else vcov_ai
     obj.factorize(state.theta)
     _, df = coefficient_df(Context(obj, state.theta, state.sol[:p], V, float(state.theta[-1])))
-    return V, df
+    return (V if observed else None), df
 
 
 def _common(model, obj, state, vcov_theta, boundary, ddf="residual", **extra) -> FitResult:

@@ -43,6 +43,8 @@ class InferenceMethods:
         """Objective at theta, b, Cov(theta) (inverse observed information) and sigma2."""
         if "context" not in self.cache:
             V = self.vcov_theta_observed
+            if V is None and self.ddf == "satterthwaite":
+                V = self.vcov_theta  # large model: the fit's df used the inverse AI matrix
             if V is None:
                 free = ~self.variance_components["boundary"].to_numpy(dtype=bool)
                 V = theta_covariance(self._objective(), self.theta, free)
