@@ -1,6 +1,13 @@
 """Shared fixtures: the example data sets and the lme4 reference values (tests/reference/*.json)."""
 import json
+import os
 from pathlib import Path
+
+# Small dense algebra in the tests runs fastest single-threaded; on a loaded machine OpenBLAS's
+# threads can make a 2000 x 400 QR 50 times slower. Set before numpy is imported (a user's
+# explicit setting wins).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import pandas as pd
 import pytest
