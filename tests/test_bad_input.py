@@ -143,12 +143,7 @@ def _ids(sleep):
     return sorted(sleep.Subject.unique())
 
 
-INDEFINITE_BUG = pytest.mark.xfail(strict=True, reason="henderson.linalg Factor in simplicial (LDL') mode does "
-                                   "not detect an indefinite matrix: relationships._sparse_logdet returns NaN")
-
-
-@pytest.mark.parametrize("offdiag", [pytest.param(2.0, marks=INDEFINITE_BUG, id="indefinite"),
-                                     pytest.param(1.0, id="singular")])
+@pytest.mark.parametrize("offdiag", [pytest.param(2.0, id="indefinite"), pytest.param(1.0, id="singular")])
 def test_non_positive_definite_kinv(sleep, offdiag):
     K = np.eye(18)
     K[0, 1] = K[1, 0] = offdiag
