@@ -82,6 +82,8 @@ class FixedSpec:
             else:
                 blocks.append(X0[:, j])
                 names.append(r_column_name(c))
+        if not blocks:   # y ~ 0 + (1|g): no fixed effects
+            return sp.csc_matrix((len(data), 0)), names
         X = sp.hstack(blocks, format="csc") if len(blocks) != 1 else sp.csc_matrix(blocks[0])
         return X, names
 
