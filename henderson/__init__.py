@@ -11,8 +11,10 @@ from .errors import (AliasedColumnsWarning, ConvergenceError, ConvergenceWarning
                      PedigreeWarning)
 from .model import Model, fit
 from .pedigree import Pedigree, read_pedigree
+from .inference import LRTResult, aic_table, lrt
 from .results import FitResult
+from .simulate import simulate
 
-__all__ = ["Model", "fit", "Pedigree", "read_pedigree", "FitResult", "HendersonError", "DesignError",
+__all__ = ["Model", "fit", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree", "FitResult", "HendersonError", "DesignError",
            "PedigreeError", "NotPositiveDefiniteError", "ConvergenceError", "ConvergenceWarning",
            "AliasedColumnsWarning", "MissingDataWarning", "PedigreeWarning"]

@@ -27,6 +27,7 @@ class Model:
         parsed = parse_formula(formula)
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        self.data = data
         self.relationships = rel.resolve(relationships, parsed.random, data, prune)
         self.design = build_design(formula, data, ids={k: r.ids for k, r in self.relationships.items()})
         self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms))
@@ -76,8 +77,13 @@ class Model:
         return from_solution(self, obj, obj.at(self.theta(variances)))
 
     def fit(self, method: str = "REML", algorithm: str = "ai", start: dict | None = None,
-            max_iter: int | None = None, tol: float | None = None, em_start: int = 2, callback=None):
-        """Estimate variance components by REML or ML with AI (default) or EM iterations."""
+            max_iter: int | None = None, tol: float | None = None, em_start: int = 2, callback=None,
+            ddf: str = "satterthwaite"):
+        """Estimate variance components by REML or ML with AI (default) or EM iterations.
+
+        ``ddf``: denominator degrees of freedom of the fixed-effect t tests, "satterthwaite"
+        (as lmerTest; n - p for models with more than a few hundred fixed effects) or "residual" (n - p).
+        """
         algorithm = algorithm.lower()
         if algorithm not in ("ai", "em"):
             raise ValueError(f"algorithm must be 'ai' or 'em', got {algorithm!r}")
@@ -85,7 +91,7 @@ class Model:
         opts = Options(algorithm=algorithm, max_iter=max_iter or (200 if algorithm == "ai" else 5000),
                        tol=tol, em_start=em_start, callback=callback)
         trace = run(obj, None if start is None else self.theta(start), opts)
-        return from_trace(self, obj, trace, algorithm)
+        return from_trace(self, obj, trace, algorithm, ddf=ddf)
 
 
 def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "amd",

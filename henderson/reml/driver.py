@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..errors import ConvergenceWarning
+from ..linalg import Factor
 from .derivatives import Derivatives, derivatives, em_update
 from .objective import Objective, State
 
@@ -52,13 +54,22 @@ def _single_variances(obj: Objective) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
+def _ols(X, y) -> np.ndarray:
+    """Least-squares b of y on X (full column rank after aliased columns were dropped), sparse."""
+    XtX = sp.csc_matrix(X.T @ X)
+    XtX = XtX + sp.identity(XtX.shape[0], format="csc") * (1e-10 * XtX.diagonal().max())
+    XtX.sort_indices()
+    f = Factor.analyze(XtX)
+    f.refactor(XtX)
+    return f.solve(X.T @ y)
+
+
 def start_values(obj: Objective) -> np.ndarray:
     """Half the OLS residual variance for sigma2; the other half shared by the terms, scaled by each effect's size."""
     pat = obj.pattern
     X = pat.W[:, :pat.p]
     if pat.p:
-        b = np.linalg.lstsq((X.T @ X).toarray(), X.T @ pat.y, rcond=None)[0]
-        r = pat.y - X @ b
+        r = pat.y - X @ _ols(X, pat.y)
     else:
         r = pat.y
     v = float(r @ r) / max(pat.n - pat.p, 1)

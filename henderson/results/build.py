@@ -11,7 +11,15 @@ from ..reml.driver import iterations_frame
 from .fitresult import FitResult
 from .versions import package_versions
 
-DENSE_VCOV_MAX = 2000  # fixed effects up to this many get the full covariance matrix
+DENSE_VCOV_MAX = 2000  # fixed effects up to this many get the full covariance matrix ...
+DENSE_VCOV_CELLS = 2e7  # ... when the p solves (MME size x p) stay this small; else only diag C^-1
+SATTERTHWAITE_MAX = 200  # Satterthwaite df (one derivative of Var(b_j) per theta_j each) up to this many
+
+
+def dense_fixed_block(obj) -> bool:
+    """Whether the fixed block of C^-1 is formed densely (p solves with the factor)."""
+    p = obj.pattern.p
+    return p <= DENSE_VCOV_MAX and p * obj.pattern.size <= DENSE_VCOV_CELLS
 OBSERVED_INFO_MAX = 10_000  # n and MME size up to which Cov(theta) for Satterthwaite is the inverse observed
                             # information (2 r extra score evaluations, about r AI iterations); above, inverse AI
 
@@ -22,7 +30,7 @@ def fixed_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray | None]:
     obj.factorize(theta)
     if p == 0:
         return np.zeros(0), np.zeros((0, 0))
-    if p <= DENSE_VCOV_MAX:
+    if dense_fixed_block(obj):
         E = np.zeros((obj.pattern.size, p))
         E[np.arange(p), np.arange(p)] = 1.0
         V = obj.factor.solve(E)[:p]
@@ -81,9 +89,10 @@ def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
 
 def satterthwaite_parts(obj, state, vcov_ai, boundary):
     """Cov(theta) for Satterthwaite (inverse observed information, or inverse AI for large models) and
-    the coefficients' Satterthwaite df; (None, None) when there are no fixed effects or too many."""
+    the coefficients' Satterthwaite df; (None, None) when there are no fixed effects or too many
+    (large herd-year factors: the df are then n - p, which is what they tend to anyway)."""
     p = obj.pattern.p
-    if p == 0 or p > DENSE_VCOV_MAX:
+    if p == 0 or p > SATTERTHWAITE_MAX or not dense_fixed_block(obj):
         return None, None
     observed = max(obj.pattern.size, obj.pattern.n) <= OBSERVED_INFO_MAX
     V = theta_covariance(obj, state.theta, ~boundary) if observed else vcov_ai
