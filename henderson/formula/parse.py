@@ -8,6 +8,7 @@ terms ``(1 + x | g)``, ``(1 | g1)``, ``(1 | g1:g2)``, ``(1 | h)`` and
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..errors import DesignError
@@ -118,6 +119,46 @@ def _unique_names(specs: list[tuple[str, tuple[str, ...], str]]) -> tuple[Random
     return tuple(out)
 
 
+def _matching_paren(text: str, start: int) -> int:
+    """Index of the ``)`` closing the ``(`` at ``start``."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] in "([":
+            depth += 1
+        elif text[i] in ")]":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise DesignError(f"unbalanced parentheses in formula part {text!r}")
+
+
+def split_bar_terms(rhs: str) -> tuple[str, list[str]]:
+    """Take the random terms ``(... | ...)`` out of ``rhs`` wherever they stand; return (fixed part, random terms).
+
+    ``x + (1|g) - 1`` gives the fixed part ``x - 1``; an empty fixed part means ``1``.
+    """
+    split_top_level(rhs, "+")            # checks the parentheses
+    rest, bars, i = [], [], 0
+    while i < len(rhs):
+        if rhs[i] == "(":
+            j = _matching_paren(rhs, i)
+            if _is_bar_term(rhs[i:j + 1]):
+                before = "".join(rest).rstrip()
+                if before.endswith("-"):
+                    raise DesignError(f"a random term cannot be subtracted: {rhs[i:j + 1]!r}")
+                bars.append(rhs[i:j + 1])
+                rest.append(" ")
+            else:
+                rest.append(rhs[i:j + 1])
+            i = j + 1
+        else:
+            rest.append(rhs[i])
+            i += 1
+    parts = [t for t in split_top_level("".join(rest), "+") if t]
+    fixed = re.sub(r"\s+", " ", re.sub(r"\+\s*-", "- ", " + ".join(parts))).strip()
+    return (fixed if fixed else "1"), bars
+
+
 def parse_formula(formula: str) -> ParsedFormula:
     """Parse ``response ~ fixed + (random | group)`` into a ParsedFormula."""
     if not isinstance(formula, str) or "~" not in formula:
@@ -126,13 +167,8 @@ def parse_formula(formula: str) -> ParsedFormula:
     response = lhs.strip()
     if not response:
         raise DesignError(f"formula {formula!r} has no response")
-    fixed_terms, specs = [], []
-    for term in split_top_level(rhs.strip(), "+"):
-        if not term:
-            continue
-        if _is_bar_term(term):
-            specs.extend(_random_specs(term))
-        else:
-            fixed_terms.append(term)
-    fixed = " + ".join(fixed_terms) if fixed_terms else "1"
+    fixed, bars = split_bar_terms(rhs.strip())
+    specs = []
+    for term in bars:
+        specs.extend(_random_specs(term))
     return ParsedFormula(response=response, fixed=fixed, random=_unique_names(specs))
