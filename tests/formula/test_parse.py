@@ -161,3 +161,32 @@ def test_design_is_sparse(small):
     import scipy.sparse as sp
     d = build_design("y ~ f + x + (1|g) + (1|h)", small)
     assert sp.issparse(d.X) and sp.issparse(d.Z)
+
+
+@pytest.mark.parametrize("formula,fixed", [
+    ("y ~ x + (1|g) - 1", "x - 1"),
+    ("y ~ (1|g) - 1", "- 1"),
+    ("y ~ -1 + (1|g) + x", "-1 + x"),
+    ("y~x+(1|g)+z", "x + z"),
+    ("y ~ (x + z) + (1|g)", "(x + z)"),
+])
+def test_random_terms_anywhere_in_the_formula(formula, fixed):
+    p = parse_formula(formula)
+    assert p.fixed == fixed
+    assert [(s.lhs, s.factors) for s in p.random] == [("1", ("g",))]
+
+
+def test_minus_one_after_random_term_removes_intercept(small):
+    d = build_design("y ~ x + (1|g) - 1", small)
+    assert list(d.fixed_names) == ["x"]
+    assert [t.name for t in d.terms] == ["g"]
+
+
+def test_subtracted_random_term_is_an_error():
+    with pytest.raises(DesignError, match="subtracted"):
+        parse_formula("y ~ x - (1|g)")
+
+
+def test_no_fixed_effects(small):
+    d = build_design("y ~ 0 + (1|g)", small)
+    assert d.X.shape == (len(small), 0) and d.fixed_names == ()
