@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from formulaic import model_matrix
 
 from ..errors import DesignError, MissingDataWarning
 from .fixed import drop_aliased, fixed_design, required_columns
@@ -58,7 +59,8 @@ class Design:
 
 
 def _columns_used(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
-    cols = [parsed.response] + sorted(required_columns(parsed.fixed))
+    resp = [parsed.response] if parsed.response in data.columns else sorted(required_columns(parsed.response))
+    cols = resp + sorted(required_columns(parsed.fixed))
     for spec in parsed.random:
         cols += sorted(required_columns(spec.lhs)) + list(spec.factors)
     seen = []
@@ -84,13 +86,28 @@ def _drop_missing(data: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, in
     return data.loc[~bad], int(bad.sum())
 
 
+def _response_column(data: pd.DataFrame, name: str) -> pd.Series:
+    """The response: a column, or an expression of columns such as ``np.log(y)`` (evaluated by formulaic)."""
+    if name in data.columns:
+        return data[name]
+    try:
+        mm = model_matrix(f"0 + {name}", data, na_action="ignore")
+    except Exception as exc:
+        raise DesignError(f"cannot evaluate the response {name!r}: {exc}") from exc
+    if mm.shape[1] != 1:
+        raise DesignError(f"response {name!r} is not numeric (it gives {mm.shape[1]} columns)")
+    return mm.iloc[:, 0]
+
+
 def _response(data: pd.DataFrame, name: str) -> np.ndarray:
-    col = data[name]
+    col = _response_column(data, name)
     if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
         raise DesignError(f"response {name!r} is not numeric (dtype {col.dtype})")
     y = col.to_numpy(dtype=float)
-    if not np.all(np.isfinite(y)):
-        raise DesignError(f"response {name!r} has infinite values")
+    bad = np.flatnonzero(~np.isfinite(y))
+    if len(bad):
+        raise DesignError(f"response {name!r} is not finite at row {col.index[bad[0]]!r} "
+                          f"({len(bad)} row(s); e.g. log of a non-positive value)")
     if np.ptp(y) == 0:
         raise DesignError(f"response {name!r} is constant ({float(y[0]):g}); nothing to model")
     return y
