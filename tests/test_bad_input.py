@@ -215,3 +215,25 @@ def test_converged_fit_has_no_warning(sleep):
         warnings.simplefilter("error", ConvergenceWarning)
         fit = hd.fit(FORMULA, sleep)
     assert fit.converged is True
+
+
+# --- response expressions ------------------------------------------------------------------------
+
+def test_transformed_response_equals_precomputed_column(sleep):
+    a = hd.fit("np.log(Reaction) ~ Days + (Days|Subject)", sleep)
+    b = hd.fit("lr ~ Days + (Days|Subject)", sleep.assign(lr=np.log(sleep.Reaction)))
+    np.testing.assert_allclose(a.deviance, b.deviance, rtol=1e-12)
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-8)
+
+
+def test_transformed_response_not_finite_names_the_row(sleep):
+    d = sleep.copy()
+    d.loc[7, "Reaction"] = -1.0
+    with pytest.raises(DesignError, match=r"'np.log\(Reaction\)'.*row 7"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hd.Model("np.log(Reaction) ~ Days + (1|Subject)", d)
+
+
+def test_transformed_response_unknown_column(sleep):
+    with pytest.raises(DesignError, match="'Reactn'"):
+        hd.Model("np.log(Reactn) ~ Days + (1|Subject)", sleep)
