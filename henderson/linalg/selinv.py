@@ -112,42 +112,78 @@ def _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off):
 
 
 @njit(cache=True)
-def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off):
-    """Overwrite zx on supernode s's columns with Z[:, S] (rows S and R) from Z[R, R] and L."""
+def _chunk(Lb, Zrr, c0, c1):
+    """Return (Z[Sc, Sc], -Z[Rc, Sc]) for the columns Sc = c0:c1 of a dense trapezoid Lb.
+
+    Lb[a, c] = L[a, c] for the local rows a >= c; Rc = c1: are the rows below the chunk and
+    Zrr = Z[Rc, Rc] (full, symmetric).
+    """
+    bc = c1 - c0
+    rc = Lb.shape[0] - c1
+    Lss = np.zeros((bc, bc))
+    Lrs = np.empty((rc, bc))
+    for c in range(bc):
+        for a in range(c, bc):
+            Lss[a, c] = Lb[c0 + a, c0 + c]
+        for i in range(rc):
+            Lrs[i, c] = Lb[c1 + i, c0 + c]
+    Linv = _lower_inverse(Lss)
+    Zss = _matmul(np.ascontiguousarray(Linv.T), Linv)
+    Zrs = np.zeros((rc, bc))
+    if rc > 0:
+        Y = _matmul(Lrs, Linv)
+        Zrs = _matmul(Zrr, Y)  # = -Z[Rc, Sc]
+        Zss += _matmul(np.ascontiguousarray(Zrs.T), Y)
+    return Zss, Zrs
+
+
+@njit(cache=True)
+def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
+    """Overwrite zx on supernode s's columns with Z[:, S] (rows S and R) from Z[R, R] and L.
+
+    A supernode wider than max_cols is done in chunks of columns from last to first inside one
+    dense (ns + r)^2 block, so each chunk's triangular work stays small and Z[R, R] is gathered
+    from zx only once.
+    """
     f, l = sup[s], sup[s + 1]
     ns = l - f
     p0 = Lp[f]
     r = Lp[f + 1] - p0 - ns
-    Lss = np.zeros((ns, ns))
-    Lrs = np.empty((r, ns))
+    m = ns + r
+    Lb = np.zeros((m, ns))
     for c in range(ns):
         pc = Lp[f + c] - c
-        for a in range(c, ns):
-            Lss[a, c] = Lx[pc + a]
-        for i in range(r):
-            Lrs[i, c] = Lx[pc + ns + i]
-    Linv = _lower_inverse(Lss)
-    Zss = _matmul(np.ascontiguousarray(Linv.T), Linv)
-    if r > 0:
-        Y = _matmul(Lrs, Linv)
-        Zrr = _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off)
-        Zrs = _matmul(Zrr, Y)  # = -Z[R, S]
-        Zss += _matmul(np.ascontiguousarray(Zrs.T), Y)
-        for c in range(ns):
-            pc = Lp[f + c] - c + ns
-            for i in range(r):
-                zx[pc + i] = -Zrs[i, c]
+        for a in range(c, m):
+            Lb[a, c] = Lx[pc + a]
+    Zrr = _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off)
+    if ns <= max_cols:
+        Zb = np.empty((m, ns))
+        Zss, Zrs = _chunk(Lb, Zrr, 0, ns)
+        Zb[:ns, :] = Zss
+        Zb[ns:, :] = -Zrs
+    else:
+        Zb = np.empty((m, m))
+        Zb[ns:, ns:] = Zrr
+        c1 = ns
+        while c1 > 0:
+            c0 = max(0, c1 - max_cols)
+            Zss, Zrs = _chunk(Lb, np.ascontiguousarray(Zb[c1:, c1:]), c0, c1)
+            Zb[c0:c1, c0:c1] = Zss
+            Zb[c1:, c0:c1] = -Zrs
+            Zb[c0:c1, c1:] = -Zrs.T
+            c1 = c0
     for c in range(ns):
         pc = Lp[f + c] - c
-        for a in range(c, ns):
-            zx[pc + a] = Zss[a, c]
+        for a in range(c, m):
+            zx[pc + a] = Zb[a, c]
 
 
 @njit(cache=True)
-def takahashi(Lp, Li, Lx, sup):
+def takahashi(Lp, Li, Lx, sup, max_cols=256):
     """Return Z = (L L')^-1 on the pattern of L, as values aligned with Lx.
 
-    sup holds the supernode boundaries from find_supernodes(Lp, Li).
+    sup holds the supernode boundaries from find_supernodes(Lp, Li); max_cols is the widest
+    column chunk handled by one dense triangular step.
     """
     n = Lp.size - 1
     zx = np.zeros(Lx.size)
@@ -158,7 +194,7 @@ def takahashi(Lp, Li, Lx, sup):
             col2sup[j] = s
     off = np.empty(n, np.int64)
     for s in range(nsup - 1, -1, -1):
-        _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off)
+        _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols)
     return zx
 
 

@@ -96,8 +96,8 @@ def test_mme_like_block_structure(ordering):
 
 def test_large_supernodes_dense_matrix():
     rng = np.random.default_rng(5)
-    M = rng.random((120, 120))
-    C = with_pattern(M @ M.T + 120 * np.eye(120))
+    M = rng.random((300, 300))  # one supernode wider than the 256-column chunk
+    C = with_pattern(M @ M.T + 300 * np.eye(300))
     f = Factor.analyze(C, ordering="amd", mode="supernodal")
     f.refactor(C)
     dense_check(C, f)

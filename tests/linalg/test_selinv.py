@@ -77,3 +77,17 @@ def test_pattern_positions_maps_both_triangles():
         a, b = pinv[C.indices[q]], pinv[cols[q]]
         lo, hi = min(a, b), max(a, b)
         assert Li[pos[q]] == hi and Lp[lo] <= pos[q] < Lp[lo + 1]
+
+
+@pytest.mark.parametrize("max_cols", [1, 3, 7, 1000])
+def test_takahashi_chunked_supernodes(max_cols):
+    rng = np.random.default_rng(2)
+    n = 25
+    M = rng.random((n, n))
+    D = M @ M.T + n * np.eye(n)
+    D[:10, 15:] = D[15:, :10] = 0.0  # a wide dense tail supernode below a sparse part
+    Lp, Li, Lx = filled_factor(D)
+    sup = selinv.find_supernodes(Lp, Li)
+    zx = selinv.takahashi(Lp, Li, Lx, sup, max_cols)
+    cols = np.repeat(np.arange(n), np.diff(Lp))
+    np.testing.assert_allclose(zx, np.linalg.inv(D)[Li, cols], rtol=1e-10, atol=1e-12)
