@@ -15,6 +15,7 @@ from sksparse import cholmod as _cholmod
 
 from henderson.errors import NotPositiveDefiniteError
 from henderson.linalg import selinv as _selinv
+from henderson.linalg.blas_threads import blas_threads
 
 ORDERINGS = ("amd", "metis", "best", "natural")
 MODES = ("auto", "supernodal", "simplicial")
@@ -184,7 +185,8 @@ class Factor:
                 raise RuntimeError("the pattern of L changed between factorizations")
             Lx = np.ascontiguousarray(L.data, dtype=np.float64)
             del L
-            self._zx = _selinv.takahashi(pat.Lp, pat.Li, Lx, pat.sup)
+            with blas_threads(1):
+                self._zx = _selinv.takahashi(pat.Lp, pat.Li, Lx, pat.sup)
         pat = self._pattern
         return pat.Lp, pat.Li, self._zx
 

@@ -1,0 +1,50 @@
+"""Set the thread count of every loaded OpenBLAS for the span of a block (no-op elsewhere).
+
+The Takahashi kernel calls BLAS on many mid-sized blocks; with several OpenBLAS thread pools in
+one process (CHOLMOD's system OpenBLAS, scipy's and numpy's bundled ones) their worker threads
+spin against each other, which made the kernel about 4x slower on a 2-core machine than with
+one thread (benchmarks/bench_selinv.py).
+"""
+
+import contextlib
+import ctypes
+import re
+
+_SYMBOLS = (
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+)
+
+
+def _loaded_openblas():
+    """Return [(get, set)] ctypes functions of the OpenBLAS libraries mapped in this process."""
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", fh.read())))
+    except OSError:
+        return []
+    found = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get, set_ in _SYMBOLS:
+            if hasattr(lib, get) and hasattr(lib, set_):
+                found.append((getattr(lib, get), getattr(lib, set_)))
+    return found
+
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Run the block with every loaded OpenBLAS limited to n threads, then restore the counts."""
+    libs = _loaded_openblas()
+    saved = [get() for get, _ in libs]
+    try:
+        for _, set_ in libs:
+            set_(n)
+        yield
+    finally:
+        for (_, set_), k in zip(libs, saved):
+            set_(k)
