@@ -77,7 +77,7 @@ class Model:
         return from_solution(self, obj, obj.at(self.theta(variances)))
 
     def fit(self, method: str = "REML", algorithm: str = "ai", start: dict | None = None,
-            max_iter: int | None = None, tol: float | None = None, em_start: int = 2, callback=None,
+            max_iter: int | None = None, tol: float | None = None, em_start: int = 1, callback=None,
             ddf: str = "satterthwaite"):
         """Estimate variance components by REML or ML with AI (default) or EM iterations.
 

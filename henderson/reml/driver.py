@@ -28,7 +28,7 @@ class Options:
     algorithm: str = "ai"
     max_iter: int = 200
     tol: float | None = None   # default 1e-8 for AI, 1e-11 for EM (EM's small steps understate the distance)
-    em_start: int = 2
+    em_start: int = 1
     callback: object = None
 
 
