@@ -92,8 +92,9 @@ def fit_job(job: dict, callback=None):
         raise InputProblem(job["data"], f"formula {job['formula']!r}: {exc}") from exc
     t1 = time.perf_counter()
     with _Stage(job["data"]):
+        extra = {"em_start": job["em_start"]} if job.get("em_start") is not None else {}
         r = model.fit(method=job["method"], algorithm=job["algorithm"], max_iter=job.get("max_iter"),
-                      tol=job.get("tol"), em_start=job.get("em_start", 2), callback=callback)
+                      tol=job.get("tol"), callback=callback, **extra)
     return r, t1 - t0, time.perf_counter() - t1
 
 
