@@ -186,7 +186,7 @@ class Factor:
             Lx = np.ascontiguousarray(L.data, dtype=np.float64)
             del L
             with blas_threads(1):
-                self._zx = _selinv.takahashi(pat.Lp, pat.Li, Lx, pat.sup)
+                self._zx = _selinv.selected_inverse_values(pat.Lp, pat.Li, Lx, pat.sup)
         pat = self._pattern
         return pat.Lp, pat.Li, self._zx
 

@@ -13,9 +13,11 @@ diagonal first in each column) and return Z's values aligned with L's storage.
 """
 
 import numpy as np
+import scipy.linalg.lapack as _lapack
 from numba import njit
 
 _BLAS_MIN_WORK = 4096  # r * r * ns above which a dense product goes to BLAS
+_BLAS_GATHER_WORK = 2048  # r * r * ns above which Z[R, R] is gathered for a BLAS product
 
 
 @njit(cache=True)
@@ -81,34 +83,155 @@ def _matmul(A, B):
 
 
 @njit(cache=True)
+def _row_offsets(Lp, Li, b0, rows, ia, off):
+    """Set off[x] = position of row rows[x] in column b0 of L (relative to Lp[b0]), x >= ia.
+
+    rows[ia:] is sorted and a subset of the column's rows: a galloping merge, so a long
+    ancestor column costs about log of the gaps rather than its whole length.
+    """
+    q = Lp[b0]
+    qend = Lp[b0 + 1]
+    for x in range(ia, rows.size):
+        a = rows[x]
+        if Li[q] < a:
+            step = 1
+            while q + step < qend and Li[q + step] < a:
+                q += step
+                step *= 2
+            lo = q + 1
+            hi = min(q + step, qend)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if Li[mid] < a:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            q = lo
+        if q == qend or Li[q] != a:
+            raise ValueError("pattern of L is not closed under fill")
+        off[x] = q - Lp[b0]
+
+
+@njit(cache=True)
+def _group_end(rows, ia, last):
+    """Return the end of the run rows[ia:ie] of rows below `last` (one ancestor supernode)."""
+    ie = ia
+    while ie < rows.size and rows[ie] < last:
+        ie += 1
+    return ie
+
+
+@njit(cache=True)
 def _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off):
     """Return the dense symmetric block Z[R, R] of the already computed part of Z."""
     Zrr = np.empty((r, r))
-    base_r = p0 + ns
+    rows = Li[p0 + ns : p0 + ns + r]
     ia = 0
     while ia < r:
-        b0 = Li[base_r + ia]
-        last = sup[col2sup[b0] + 1]
-        ie = ia
-        while ie < r and Li[base_r + ie] < last:
-            ie += 1
-        q = Lp[b0]
-        qend = Lp[b0 + 1]
-        for x in range(ia, r):
-            a = Li[base_r + x]
-            while q < qend and Li[q] < a:
-                q += 1
-            if q == qend or Li[q] != a:
-                raise ValueError("pattern of L is not closed under fill")
-            off[x] = q - Lp[b0]
+        b0 = rows[ia]
+        ie = _group_end(rows, ia, sup[col2sup[b0] + 1])
+        _row_offsets(Lp, Li, b0, rows, ia, off)
         for y in range(ia, ie):
-            base = Lp[Li[base_r + y]] - (Li[base_r + y] - b0)
+            base = Lp[rows[y]] - (rows[y] - b0)
+            zcol = zx[base:]
+            zrow = Zrr[y]
             for x in range(y, r):
-                v = zx[base + off[x]]
+                v = zcol[off[x]]
                 Zrr[x, y] = v
-                Zrr[y, x] = v
+                zrow[x] = v
         ia = ie
     return Zrr
+
+
+@njit(cache=True, fastmath=True)
+def _zrr_times(Lp, Li, zx, col2sup, sup, rows, YT, WT, off, col):
+    """Set WT = YT Z[R, R] (ns x r) reading the lower triangle of Z[R, R] straight from zx.
+
+    Each column y of Z[R, R] (rows x >= y) is gathered once into col and used twice, as
+    column and as row of the symmetric block.
+    """
+    ns, r = YT.shape
+    WT[:, :] = 0.0
+    ia = 0
+    while ia < r:
+        b0 = rows[ia]
+        ie = _group_end(rows, ia, sup[col2sup[b0] + 1])
+        _row_offsets(Lp, Li, b0, rows, ia, off)
+        for y in range(ia, ie):
+            base = Lp[rows[y]] - (rows[y] - b0)
+            zcol = zx[base:]
+            for x in range(y, r):
+                col[x] = zcol[off[x]]
+            for c in range(ns):
+                yrow = YT[c]
+                wrow = WT[c]
+                yc = yrow[y]
+                acc = col[y] * yc
+                for x in range(y + 1, r):
+                    wrow[x] += col[x] * yc
+                    acc += col[x] * yrow[x]
+                wrow[y] += acc
+        ia = ie
+
+
+@njit(cache=True, fastmath=True)
+def _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work):
+    """Overwrite zx on supernode s's columns with Z[:, S] (one dense step, work arrays in wk)."""
+    f, l = sup[s], sup[s + 1]
+    ns = l - f
+    p0 = Lp[f]
+    r = Lp[f + 1] - p0 - ns
+    Lss, Linv, YT, WT, col = wk
+    Lss = Lss[: ns * ns].reshape((ns, ns))
+    Linv = Linv[: ns * ns].reshape((ns, ns))
+    YT = YT[: ns * r].reshape((ns, r))
+    WT = WT[: ns * r].reshape((ns, r))
+    for c in range(ns):
+        pc = Lp[f + c] - c
+        for a in range(c, ns):
+            Lss[a, c] = Lx[pc + a]
+    # Linv = L_SS^-1 (lower), column by column
+    for c in range(ns):
+        for i in range(c):
+            Linv[i, c] = 0.0
+        Linv[c, c] = 1.0 / Lss[c, c]
+        for i in range(c + 1, ns):
+            t = 0.0
+            for k in range(c, i):
+                t += Lss[i, k] * Linv[k, c]
+            Linv[i, c] = -t / Lss[i, i]
+    if r > 0:
+        # YT = (L_RS L_SS^-1)' : YT[c, :] = sum_{k >= c} Linv[k, c] L_RS[:, k]'
+        YT[:, :] = 0.0
+        for k in range(ns):
+            q = Lp[f + k] + ns - k
+            lrs = Lx[q : q + r]
+            for c in range(k + 1):
+                lk = Linv[k, c]
+                yc = YT[c]
+                for i in range(r):
+                    yc[i] += lk * lrs[i]
+        rows = Li[p0 + ns : p0 + ns + r]
+        if r * r * ns >= blas_work:
+            Zrr = _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off)
+            WT[:, :] = np.dot(YT, Zrr)
+        else:
+            _zrr_times(Lp, Li, zx, col2sup, sup, rows, YT, WT, off, col)
+    # Z_SS = Linv' Linv + Y' W (lower triangle), Z_RS = -W
+    for c in range(ns):
+        pc = Lp[f + c] - c
+        wc = WT[c]
+        for a in range(c, ns):
+            t = 0.0
+            for k in range(a, ns):
+                t += Linv[k, a] * Linv[k, c]
+            ya = YT[a]
+            for i in range(r):
+                t += ya[i] * wc[i]
+            zx[pc + a] = t
+        zc = zx[pc + ns : pc + ns + r]
+        for i in range(r):
+            zc[i] = -wc[i]
 
 
 @njit(cache=True)
@@ -179,22 +302,83 @@ def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
 
 
 @njit(cache=True)
-def takahashi(Lp, Li, Lx, sup, max_cols=256):
-    """Return Z = (L L')^-1 on the pattern of L, as values aligned with Lx.
-
-    sup holds the supernode boundaries from find_supernodes(Lp, Li); max_cols is the widest
-    column chunk handled by one dense triangular step.
-    """
+def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
+    """Fill zx with Z[:, S] for the supernodes S = s_top - 1, ..., 0 (those above are done)."""
     n = Lp.size - 1
-    zx = np.zeros(Lx.size)
     nsup = sup.size - 1
     col2sup = np.empty(n, np.int64)
     for s in range(nsup):
         for j in range(sup[s], sup[s + 1]):
             col2sup[j] = s
-    off = np.empty(n, np.int64)
-    for s in range(nsup - 1, -1, -1):
-        _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols)
+    off = np.empty(n, np.uint64)
+    ns_max, nr_max = 1, 1
+    for s in range(s_top):
+        ns = sup[s + 1] - sup[s]
+        if ns <= max_cols:
+            ns_max = max(ns_max, ns)
+            nr_max = max(nr_max, ns * (Lp[sup[s] + 1] - Lp[sup[s]] - ns))
+    wk = (np.empty(ns_max * ns_max), np.empty(ns_max * ns_max), np.empty(nr_max),
+          np.empty(nr_max), np.empty(n))
+    for s in range(s_top - 1, -1, -1):
+        if sup[s + 1] - sup[s] <= max_cols:
+            _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work)
+        else:
+            _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols)
+
+
+@njit(cache=True)
+def takahashi(Lp, Li, Lx, sup, max_cols=256, blas_work=_BLAS_GATHER_WORK):
+    """Return Z = (L L')^-1 on the pattern of L, as values aligned with Lx.
+
+    sup holds the supernode boundaries from find_supernodes(Lp, Li); max_cols is the widest
+    supernode done in one dense step (wider ones go in column chunks); blas_work is the
+    r * r * ns above which Z[R, R] is gathered dense for one BLAS product.
+    """
+    zx = np.zeros(Lx.size)
+    _sweep(Lp, Li, Lx, sup, zx, sup.size - 1, max_cols, blas_work)
+    return zx
+
+
+@njit(cache=True)
+def _last_block(Lp, Lx, f):
+    """Return U = L[f:, f:]' (dense, upper): the transposed last supernode, zeros above."""
+    n = Lp.size - 1
+    U = np.zeros((n - f, n - f))
+    for c in range(n - f):
+        col = Lx[Lp[f + c] : Lp[f + c + 1]]
+        row = U[c]
+        for a in range(col.size):
+            row[c + a] = col[a]
+    return U
+
+
+@njit(cache=True)
+def _store_last_block(Lp, zx, f, ZT):
+    """Copy the upper triangle of ZT = Z[f:, f:]' into zx on the last supernode's columns."""
+    n = Lp.size - 1
+    for c in range(n - f):
+        col = zx[Lp[f + c] : Lp[f + c + 1]]
+        row = ZT[c]
+        for a in range(col.size):
+            col[a] = row[c + a]
+
+
+def selected_inverse_values(Lp, Li, Lx, sup, max_cols=256):
+    """Return Z = (L L')^-1 on the pattern of L, as values aligned with Lx.
+
+    As takahashi(Lp, Li, Lx, sup, max_cols), but a last supernode wider than max_cols (a dense
+    block with nothing below it: Z there is (L_SS L_SS')^-1) goes to LAPACK's dpotri.
+    """
+    f = int(sup[-2])
+    if Lp.size - 1 - f <= max_cols:
+        return takahashi(Lp, Li, Lx, sup, max_cols)
+    U = _last_block(Lp, Lx, f)
+    Z, info = _lapack.dpotri(U.T, lower=1, overwrite_c=1)
+    if info != 0:
+        raise ValueError(f"dpotri failed on the last supernode (info = {info})")
+    zx = np.zeros(Lx.size)
+    _store_last_block(Lp, zx, f, Z.T)
+    _sweep(Lp, Li, Lx, sup, zx, sup.size - 2, max_cols, _BLAS_GATHER_WORK)
     return zx
 
 

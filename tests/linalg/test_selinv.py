@@ -91,3 +91,24 @@ def test_takahashi_chunked_supernodes(max_cols):
     zx = selinv.takahashi(Lp, Li, Lx, sup, max_cols)
     cols = np.repeat(np.arange(n), np.diff(Lp))
     np.testing.assert_allclose(zx, np.linalg.inv(D)[Li, cols], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("max_cols", [1, 3, 1000])
+@pytest.mark.parametrize("blas_work", [0, 2**62])
+def test_dense_root_and_both_products(max_cols, blas_work):
+    """dpotri on a wide last supernode, and Z[R, R] products by BLAS or straight from zx."""
+    rng = np.random.default_rng(3)
+    n = 40
+    M = sp.random(n, n, density=0.06, random_state=4).toarray()
+    D = M + M.T + n * np.eye(n)
+    B = rng.random((10, 10))
+    D[30:, 30:] += B + B.T  # a dense last block
+    D[25:, :8] = D[:8, 25:] = 0.5  # long rows R below the first columns
+    Lp, Li, Lx = filled_factor(D)
+    sup = selinv.find_supernodes(Lp, Li)
+    cols = np.repeat(np.arange(n), np.diff(Lp))
+    expected = np.linalg.inv(D)[Li, cols]
+    np.testing.assert_allclose(selinv.takahashi(Lp, Li, Lx, sup, max_cols, blas_work), expected,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(selinv.selected_inverse_values(Lp, Li, Lx, sup, max_cols), expected,
+                               rtol=1e-10, atol=1e-12)
