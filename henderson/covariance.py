@@ -85,13 +85,6 @@ class VarianceModel:
         rows.append(("Residual", "", ""))
         return pd.DataFrame(rows, columns=["group", "term1", "term2"])
 
-    def is_variance(self) -> np.ndarray:
-        """True where theta holds a variance (diagonal element or sigma2), False for covariances."""
-        out = []
-        for t in self.terms:
-            out += [a == b for a, b in t.pairs()]
-        return np.array(out + [True])
-
     def derivative(self, k: int, j: int) -> np.ndarray:
         """dSigma_k / dtheta_j for the j-th lower-triangle element of term k (symmetric unit matrix)."""
         t = self.terms[k]

@@ -8,6 +8,7 @@ import pytest
 
 import henderson as hd
 from henderson.errors import DesignError, PedigreeError
+from oracles import tabular_a
 
 DATA = Path(__file__).parent / "data"
 
@@ -21,15 +22,8 @@ def mrode():
 
 
 def tabular_A(ped) -> np.ndarray:
-    """Numerator relationship matrix by the tabular method (parents precede offspring in ped.ids)."""
-    n = ped.n
-    A = np.zeros((n, n))
-    for i in range(n):
-        s, d = ped.sire[i], ped.dam[i]
-        for j in range(i):
-            A[i, j] = A[j, i] = 0.5 * ((A[j, s] if s >= 0 else 0.0) + (A[j, d] if d >= 0 else 0.0))
-        A[i, i] = 1.0 + (0.5 * A[s, d] if s >= 0 and d >= 0 else 0.0)
-    return A
+    """A of ``ped`` (parents precede offspring in ped.ids) by the tabular method."""
+    return tabular_a(ped.sire, ped.dam)
 
 
 def test_mrode_example_3_1_published_solutions(mrode):

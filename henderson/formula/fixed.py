@@ -43,19 +43,26 @@ class FixedSpec:
     placeholder in their place, whose single column is then replaced by the block.
     """
 
-    def __init__(self, rhs: str, data: pd.DataFrame):
+    def __init__(self, rhs: str, spec, levels: dict, drop_first: dict):
         self.rhs = rhs
-        self.big = big_factors(rhs, data)
-        self.levels = {c: sorted_levels(data[c]) for c in self.big}
+        self.spec = spec
+        self.levels = levels
+        self.big = list(levels)
+        self.drop_first = drop_first
+
+    @classmethod
+    def build(cls, rhs: str, data: pd.DataFrame):
+        """(FixedSpec, formulaic's matrix of ``data``): the spec and the matrix come from one evaluation."""
+        big = big_factors(rhs, data)
+        levels = {c: sorted_levels(data[c]) for c in big}
+        placeholders = data.assign(**{c: np.zeros(len(data)) for c in big}) if big else data
         try:
-            mm = model_matrix(rhs, self._placeholders(data), output="sparse", na_action="ignore")
+            mm = model_matrix(rhs, placeholders, output="sparse", na_action="ignore")
         except Exception as exc:
             raise DesignError(f"cannot build fixed effects from {rhs!r}: {exc}") from exc
-        self.spec = mm.model_spec
-        cols = list(self.spec.column_names)
-        has_intercept = "Intercept" in cols
-        self.drop_first = {c: has_intercept or i > 0 for i, c in enumerate(self.big)}
-        self._first = mm
+        has_intercept = "Intercept" in mm.model_spec.column_names
+        drop_first = {c: has_intercept or i > 0 for i, c in enumerate(big)}
+        return cls(rhs, mm.model_spec, levels, drop_first), mm
 
     def _placeholders(self, data: pd.DataFrame) -> pd.DataFrame:
         if not self.big:
@@ -64,14 +71,14 @@ class FixedSpec:
 
     def matrix(self, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str]]:
         """X on ``data`` (sparse CSC) and its R-style column names."""
-        if self._first is not None and len(self._first.shape) and self._first.shape[0] == len(data):
-            mm, self._first = self._first, None
-        else:
-            try:
-                mm = self.spec.get_model_matrix(self._placeholders(data), output="sparse", na_action="ignore")
-            except Exception as exc:
-                raise DesignError(f"cannot build fixed effects {self.rhs!r} on these data: {exc}") from exc
-            self._first = None
+        try:
+            mm = self.spec.get_model_matrix(self._placeholders(data), output="sparse", na_action="ignore")
+        except Exception as exc:
+            raise DesignError(f"cannot build fixed effects {self.rhs!r} on these data: {exc}") from exc
+        return self.assemble(mm, data)
+
+    def assemble(self, mm, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str]]:
+        """Replace the placeholder column of each large factor in formulaic's matrix ``mm`` by its block."""
         X0 = sp.csc_matrix(mm, dtype=float)
         blocks, names = [], []
         for j, c in enumerate(self.spec.column_names):
@@ -110,8 +117,8 @@ class FixedSpec:
 def fixed_design(rhs: str, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str], FixedSpec]:
     """Evaluate ``rhs`` on ``data``: X as a sparse CSC matrix, R-style column names, and the spec
     that rebuilds the same columns on new data."""
-    spec = FixedSpec(rhs, data)
-    X, names = spec.matrix(data)
+    spec, mm = FixedSpec.build(rhs, data)
+    X, names = spec.assemble(mm, data)
     bad = ~np.isfinite(X.data)
     if bad.any():
         k = np.flatnonzero(bad)[0]

@@ -4,19 +4,8 @@ import pandas as pd
 import pytest
 
 from henderson.simulate import simulate
+from oracles import tabular_a as tabular_A
 from henderson.simulate.population import breeding_values, simulate_population
-
-
-def tabular_A(sire, dam):
-    """Numerator relationship matrix by the tabular method (parents before offspring)."""
-    n = len(sire)
-    A = np.zeros((n, n))
-    for i in range(n):
-        s, d = sire[i], dam[i]
-        for j in range(i):
-            A[i, j] = A[j, i] = 0.5 * ((A[j, s] if s >= 0 else 0) + (A[j, d] if d >= 0 else 0))
-        A[i, i] = 1 + (0.5 * A[s, d] if s >= 0 and d >= 0 else 0)
-    return A
 
 
 @pytest.fixture(scope="module")
