@@ -103,6 +103,20 @@ class MMEPattern:
         """Number of random-effect columns."""
         return self.size - self.p
 
+    def leading_blocks(self) -> np.ndarray | None:
+        """Columns of C that may be eliminated first as a block diagonal: the levels of the largest
+        random term when it has no relationship matrix and at least half as many columns as the rest
+        together (and not all of C); (m, q) array (level i, effect a), or None.
+        """
+        if not self.vm.terms:
+            return None
+        sizes = [t.q * t.m for t in self.vm.terms]
+        k = int(np.argmax(sizes))
+        t = self.vm.terms[k]
+        if t.Kinv is not None or 3 * sizes[k] < self.size or sizes[k] == self.size:
+            return None
+        return self.term_offsets[k] + np.arange(t.m)[:, None] + t.m * np.arange(t.q)[None, :]
+
     def term_slice(self, k: int) -> slice:
         """Columns of C (and entries of the solution) that belong to random term k."""
         t = self.vm.terms[k]

@@ -23,7 +23,7 @@ class Model:
     """A linear mixed model y = X b + Z u + e ready to be solved or fitted (immutable after construction)."""
 
     def __init__(self, formula: str, data: pd.DataFrame, relationships: dict | None = None,
-                 ordering: str = "amd", prune: bool = False):
+                 ordering: str = "auto", prune: bool = False):
         parsed = parse_formula(formula)
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -77,10 +77,14 @@ class Model:
         return from_solution(self, obj, obj.at(self.theta(variances)))
 
     def fit(self, method: str = "REML", algorithm: str = "ai", start: dict | None = None,
-            max_iter: int | None = None, tol: float | None = None, em_start: int = 1, callback=None,
-            ddf: str = "satterthwaite"):
+            max_iter: int | None = None, tol: float | None = None, em_start: int | None = None, callback=None,
+            ddf: str = "satterthwaite", tol_change: float | None = None):
         """Estimate variance components by REML or ML with AI (default) or EM iterations.
 
+        Converged when the Newton decrement is below ``tol`` (default 1e-8 for AI, 1e-11 for EM)
+        and the last change in log-likelihood below ``tol_change`` relative to |loglik| (default
+        ``tol``). ``em_start`` EM steps precede the AI steps (default: none
+        when every random term gets a moment start value, one otherwise).
         ``ddf``: denominator degrees of freedom of the fixed-effect t tests, "satterthwaite"
         (as lmerTest; n - p for models with more than a few hundred fixed effects) or "residual" (n - p).
         """
@@ -89,12 +93,12 @@ class Model:
             raise ValueError(f"algorithm must be 'ai' or 'em', got {algorithm!r}")
         obj = self.objective(method)
         opts = Options(algorithm=algorithm, max_iter=max_iter or (200 if algorithm == "ai" else 5000),
-                       tol=tol, em_start=em_start, callback=callback)
+                       tol=tol, tol_change=tol_change, em_start=em_start, callback=callback)
         trace = run(obj, None if start is None else self.theta(start), opts)
         return from_trace(self, obj, trace, algorithm, ddf=ddf)
 
 
-def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "amd",
+def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "auto",
         prune: bool = False, **options):
     """Model(formula, data, ...).fit(**options) in one call."""
     return Model(formula, data, relationships=relationships, ordering=ordering, prune=prune).fit(**options)

@@ -8,8 +8,10 @@ one thread (benchmarks/bench_selinv.py).
 
 import contextlib
 import ctypes
+import functools
 import re
 
+_OPENBLAS_PATH = re.compile(r"(/\S*openblas\S*\.so\S*)")
 _SYMBOLS = (
     ("openblas_get_num_threads", "openblas_set_num_threads"),
     ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
@@ -17,13 +19,9 @@ _SYMBOLS = (
 )
 
 
-def _loaded_openblas():
-    """Return [(get, set)] ctypes functions of the OpenBLAS libraries mapped in this process."""
-    try:
-        with open("/proc/self/maps") as fh:
-            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", fh.read())))
-    except OSError:
-        return []
+@functools.lru_cache(maxsize=None)
+def _openblas_in(paths: tuple) -> tuple:
+    """[(get, set)] ctypes functions of the OpenBLAS libraries at ``paths``."""
     found = []
     for path in paths:
         try:
@@ -33,7 +31,17 @@ def _loaded_openblas():
         for get, set_ in _SYMBOLS:
             if hasattr(lib, get) and hasattr(lib, set_):
                 found.append((getattr(lib, get), getattr(lib, set_)))
-    return found
+    return tuple(found)
+
+
+def _loaded_openblas():
+    """Return [(get, set)] ctypes functions of the OpenBLAS libraries mapped in this process."""
+    try:
+        with open("/proc/self/maps") as fh:
+            lines = [line for line in fh if "openblas" in line]
+    except OSError:
+        return ()
+    return _openblas_in(tuple(sorted(set(_OPENBLAS_PATH.findall("".join(lines))))))
 
 
 @contextlib.contextmanager

@@ -12,6 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from ..sorting import sort_segment
+
 
 @njit(cache=True)
 def _triplets(sire, dam, b):
@@ -36,20 +38,6 @@ def _triplets(sire, dam, b):
                     rows[k], cols[k], vals[k] = p, q, 0.25 * b[i]
                     k += 1
     return rows[:k], cols[:k], vals[:k]
-
-
-@njit(cache=True)
-def _insertion_sort(keys, values, lo, hi):
-    """Sort keys[lo:hi] ascending, carrying values along (short segments)."""
-    for a in range(lo + 1, hi):
-        k, v = keys[a], values[a]
-        b = a - 1
-        while b >= lo and keys[b] > k:
-            keys[b + 1] = keys[b]
-            values[b + 1] = values[b]
-            b -= 1
-        keys[b + 1] = k
-        values[b + 1] = v
 
 
 @njit(cache=True)
@@ -86,12 +74,7 @@ def _to_csc(n, rows, cols, vals):
                 nz += 1
             else:
                 data[where[r]] += tval[k]
-        if nz - start > 32:
-            order = np.argsort(indices[start:nz])
-            indices[start:nz] = indices[start:nz][order]
-            data[start:nz] = data[start:nz][order]
-        else:
-            _insertion_sort(indices, data, start, nz)
+        sort_segment(indices, data, start, nz, True)
         indptr[j + 1] = nz
     return indptr, indices[:nz].copy(), data[:nz].copy()
 

@@ -1,8 +1,10 @@
-"""REML / ML iterations: EM steps to start, then AI (Newton with the average information)
-with step-halving, an active set for variances at zero, and EM as the fallback.
+"""REML / ML iterations: EM steps to start (when the start values are rough), then AI (Newton
+with the average information) with step-halving, an active set for variances at zero, and EM as
+the fallback.
 
-Converged when both the change in log-likelihood and the Newton decrement
-score' AI^-1 score (over the free parameters) are below ``tol``.
+Converged when the Newton decrement score' AI^-1 score (over the free parameters; about twice the
+log-likelihood still to gain) is below ``tol`` and the last change in log-likelihood below
+``tol_change`` relative to |loglik|.
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ MAX_HALVINGS = 12
 class Options:
     algorithm: str = "ai"
     max_iter: int = 200
-    tol: float | None = None   # default 1e-8 for AI, 1e-11 for EM (EM's small steps understate the distance)
-    em_start: int = 1
+    tol: float | None = None   # Newton decrement; default 1e-8 for AI, 1e-11 for EM
+    tol_change: float | None = None  # change in loglik relative to |loglik|; default tol
+    em_start: int | None = None  # EM steps before AI; None: 1, or 0 when every term has a moment start
     callback: object = None
 
 
@@ -64,8 +67,60 @@ def _ols(X, y) -> np.ndarray:
     return f.solve(X.T @ y)
 
 
+def _one_way(Z: sp.csc_matrix, r: np.ndarray):
+    """ANOVA of r on the levels of Z (a random intercept's indicator columns):
+    (sigma2_between, sigma2_within, level sums, level counts), or None when there are too few
+    records per level to tell the two apart."""
+    n = r.size
+    ng = np.asarray(Z.sum(axis=0)).ravel()
+    G = int(np.count_nonzero(ng))
+    if G < 2 or n - G < max(G, 2):
+        return None
+    sums = np.asarray(Z.T @ r).ravel()
+    fitted = float(sums @ (sums / np.maximum(ng, 1)))
+    within = (float(r @ r) - fitted) / (n - G)
+    between = (fitted - float(r.sum()) ** 2 / n) / (G - 1)
+    n0 = (n - float(ng @ ng) / n) / (G - 1)
+    return (between - within) / n0, within, sums, ng
+
+
+def _moment_start(pat, terms, r, v):
+    """Moment estimates for the random intercepts ``terms`` (indices) by two backfitting sweeps:
+    each term's one-way ANOVA on the residual with the other terms' shrunken level means removed.
+    Returns ({term: variance}, within-level residual variance of the last sweep) or None."""
+    est, u, within = {}, {}, None
+    r = r.copy()
+    for _ in range(2):
+        for k in terms:
+            Z = pat.W[:, pat.term_slice(k)]
+            if k in u:
+                r += Z @ u[k]
+            res = _one_way(Z, r)
+            if res is None:
+                return None
+            s2k, within, sums, ng = res
+            s2k = min(max(s2k, 0.01 * v), v)
+            est[k] = s2k
+            u[k] = sums / (ng + within / s2k)
+            r -= Z @ u[k]
+    return est, within
+
+
 def start_values(obj: Objective) -> np.ndarray:
-    """Half the OLS residual variance for sigma2; the other half shared by the terms, scaled by each effect's size."""
+    """Start values (see _start)."""
+    return _start(obj)[0]
+
+
+def _start(obj: Objective) -> tuple[np.ndarray, bool]:
+    """Start values from the OLS residual variance v and moment estimates.
+
+    Random intercepts without a relationship matrix get moment estimates (one-way ANOVA on the OLS
+    residuals with the other intercepts' shrunken level means removed, two sweeps), and sigma2 the
+    within-level variance left; for crossed and nested intercepts this starts AI-REML within a few
+    per cent of the optimum (InstEval: 0.097, 0.261, 1.396 against 0.106, 0.262, 1.385). The other
+    terms (slopes, relationship matrices) share half of the variance not so explained, scaled by
+    each effect's size, and sigma2 gets the other half.
+    """
     pat = obj.pattern
     X = pat.W[:, :pat.p]
     if pat.p:
@@ -73,13 +128,28 @@ def start_values(obj: Objective) -> np.ndarray:
     else:
         r = pat.y
     v = float(r @ r) / max(pat.n - pat.p, 1)
-    share = 0.5 * v / max(len(obj.vm.terms), 1)
+    intercepts = [k for k, t in enumerate(obj.vm.terms)
+                  if t.q == 1 and t.Kinv is None and np.all(pat.W[:, pat.term_slice(k)].data == 1.0)]
+    found = _moment_start(pat, intercepts, r, v) if intercepts else None
+    moments, within = found if found is not None else ({}, None)
+    others = len(obj.vm.terms) - len(moments)
+    rest = max(v - sum(moments.values()), 0.2 * v)
+    share = 0.5 * rest / max(others, 1)
     sigmas = []
     for k, t in enumerate(obj.vm.terms):
+        if k in moments:
+            sigmas.append(np.array([[moments[k]]]))
+            continue
         Z = pat.W[:, pat.term_slice(k)]
         scale = np.asarray(Z.multiply(Z).sum(axis=0)).ravel().reshape(t.q, t.m).sum(axis=1) / pat.n
         sigmas.append(np.diag(share / np.maximum(scale, 1e-12)))
-    return obj.vm.pack(sigmas, 0.5 * v)
+    if others:
+        s2 = 0.5 * rest
+    elif within is None:   # no random terms
+        s2 = v
+    else:
+        s2 = min(max(within, 0.05 * v), v)
+    return obj.vm.pack(sigmas, s2), others == 0
 
 
 def _project(obj: Objective, theta: np.ndarray, single: np.ndarray) -> np.ndarray:
@@ -115,16 +185,44 @@ def _newton(d: Derivatives, free: np.ndarray) -> tuple[np.ndarray, float]:
     return step, float(g @ s)
 
 
+def _candidate(theta, step, lam, positive):
+    """theta + lam * step, except that a positive scalar (a 1x1 variance or sigma2) that the step
+    lowers moves multiplicatively, v exp(lam * step / v): the Newton step taken in log v.
+
+    Far above the optimum a variance's likelihood is far from quadratic in v and the plain step
+    overshoots towards zero (InstEval: from 0.44 to 1e-8, optimum 0.106); in log v it does not,
+    and near the optimum both steps agree to second order, so convergence stays quadratic.
+    """
+    cand = theta + lam * step
+    v = theta[positive]
+    x = lam * step[positive] / v
+    cand[positive] = np.where(x < 0, v * np.exp(np.maximum(x, -50.0)), cand[positive])
+    return cand
+
+
 def _ai_step(obj, state, d, single, free):
-    """Try theta + lambda * step for lambda = 1, 1/2, ...; None when every try fails."""
+    """Try lambda = 1, 1/2, ... of the Newton step; None when every try fails.
+
+    When the plain step would take a 1x1 variance below zero, the point with those variances on the
+    boundary is tried as well and the better of the two kept (so zero variances are reached in one
+    step, as a projected Newton method would).
+    """
     step, _ = _newton(d, free)
+    positive = np.append(single, len(state.theta) - 1)
     lam, kind = 1.0, "AI"
     for _ in range(MAX_HALVINGS):
-        cand = _project(obj, state.theta + lam * step, single)
+        cand = _project(obj, _candidate(state.theta, step, lam, positive), single)
         if obj.vm.is_admissible(cand):
-            new = obj.at(cand)
-            if new.loglik >= state.loglik - 1e-10 * max(1.0, abs(state.loglik)):
-                return new, kind
+            best = obj.at(cand)
+            crossing = single[state.theta[single] + lam * step[single] <= 0] if len(single) else single
+            if len(crossing):
+                edge = cand.copy()
+                edge[crossing] = BOUNDARY * edge[-1]
+                other = obj.at(edge)
+                if other.loglik > best.loglik:
+                    best = other
+            if best.loglik >= state.loglik - 1e-10 * max(1.0, abs(state.loglik)):
+                return best, kind
         lam *= 0.5
         kind = "AI-halved"
     return None, None
@@ -145,15 +243,21 @@ def _em_step(obj, state, d, single) -> State:
         other = obj.at(jump)
         if other.loglik > new.loglik:
             return other
-        obj.at(cand)  # leave the factor at the accepted theta
     return new
 
 
 def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
     """Iterate from theta0 (default start_values) until convergence or options.max_iter."""
-    tol = options.tol if options.tol is not None else (1e-11 if options.algorithm == "em" else 1e-8)
+    em = options.algorithm == "em"
+    tol = options.tol if options.tol is not None else (1e-11 if em else 1e-8)
+    tol_change = options.tol_change if options.tol_change is not None else tol
     single = _single_variances(obj)
-    theta = _project(obj, np.asarray(theta0 if theta0 is not None else start_values(obj), float), single)
+    if theta0 is None:
+        theta0, moment_start = _start(obj)
+    else:
+        moment_start = False
+    em_start = options.em_start if options.em_start is not None else (0 if moment_start else 1)
+    theta = _project(obj, np.asarray(theta0, float), single)
     t0 = time.perf_counter()
     state = obj.at(theta)
     d = derivatives(obj, state)
@@ -161,7 +265,7 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
     for it in range(1, options.max_iter + 1):
         active = _at_boundary(state.theta, d, single)
         free = ~active
-        use_em = options.algorithm == "em" or it <= options.em_start
+        use_em = em or it <= em_start
         new, kind = (None, None) if use_em else _ai_step(obj, state, d, single, free)
         if new is None:
             new = _em_step(obj, state, d, single)
@@ -178,18 +282,19 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
                          **{f"theta{i}": v for i, v in enumerate(state.theta)}))
         if options.callback is not None:
             options.callback(rows[-1])
-        if abs(change) < tol * max(1.0, abs(state.loglik)) and decrement < tol:
+        if abs(change) < tol_change * max(1.0, abs(state.loglik)) and decrement < tol:
             converged = True
             break
     if not converged:
         warnings.warn(f"{options.algorithm.upper()} iterations did not converge in {options.max_iter} "
                       f"iterations: last change in log-likelihood {change:.3g}, Newton decrement "
-                      f"{decrement:.3g} (tolerance {tol:g})", ConvergenceWarning, stacklevel=3)
+                      f"{decrement:.3g} (tolerances {tol_change:g} relative and {tol:g})", ConvergenceWarning,
+                      stacklevel=3)
     boundary = np.zeros(len(state.theta), dtype=bool)
     if len(single):
         boundary[single] = state.theta[single] <= BOUNDARY * state.theta[-1] * (1 + 1e-6)
     return Trace(state=state, deriv=d, converged=converged, rows=rows, boundary=boundary,
-                 criteria=dict(change=change, newton_decrement=decrement, tol=tol))
+                 criteria=dict(change=change, newton_decrement=decrement, tol=tol, tol_change=tol_change))
 
 
 def iterations_frame(trace: Trace, names: list[str]) -> pd.DataFrame:

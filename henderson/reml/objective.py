@@ -14,8 +14,32 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..linalg import Factor
+from ..linalg import BlockFactor, Factor
 from ..mme import MMEPattern, build_pattern
+
+ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")
+
+
+def analyze_mme(pattern: MMEPattern, C, ordering: str = "auto"):
+    """Symbolic analysis of the MME C on ``pattern``.
+
+    "auto": eliminate the largest random term first when it has no relationship matrix and is at
+    least half the size of the rest (BlockFactor; crossed and nested designs), otherwise CHOLMOD
+    with AMD. "block" insists on block elimination; "amd", "metis", "best", "natural" give C to
+    CHOLMOD whole with that ordering.
+    """
+    if ordering not in ORDERINGS:
+        raise ValueError(f"unknown ordering {ordering!r}; expected one of {ORDERINGS}")
+    if ordering in ("auto", "block"):
+        blocks = pattern.leading_blocks()
+        f = None if blocks is None else BlockFactor.analyze(C, blocks, ordering="amd")
+        if f is not None:
+            return f
+        if ordering == "block":
+            raise ValueError("ordering='block' needs a largest random term without a relationship matrix, "
+                             "at least half the size of the rest of the MME")
+        ordering = "amd"
+    return Factor.analyze(C, ordering=ordering)
 
 LOG2PI = float(np.log(2 * np.pi))
 
@@ -44,7 +68,7 @@ class Objective:
     (``selected_inverse``) reuse it without refactoring.
     """
 
-    def __init__(self, design, vm, method: str = "REML", ordering: str = "amd",
+    def __init__(self, design, vm, method: str = "REML", ordering: str = "auto",
                  pattern: MMEPattern | None = None):
         method = method.upper()
         if method not in ("REML", "ML"):
@@ -53,14 +77,14 @@ class Objective:
         self.pattern = pattern if pattern is not None else build_pattern(design, vm)
         self.vm = vm
         self.ordering = ordering
-        self.factor = Factor.analyze(self.pattern.values(self._any_theta()), ordering=ordering)
+        self.factor = analyze_mme(self.pattern, self.pattern.values(self._any_theta()), ordering)
         self._theta = None
         self.zpattern = self.zfactor = None
         self._ztheta = None
         if method == "ML" and vm.terms:
             zdesign = dataclasses.replace(design, X=design.X[:, :0], fixed_names=())
             self.zpattern = build_pattern(zdesign, vm)
-            self.zfactor = Factor.analyze(self.zpattern.values(self._any_theta()), ordering=ordering)
+            self.zfactor = analyze_mme(self.zpattern, self.zpattern.values(self._any_theta()), ordering)
 
     def _any_theta(self) -> np.ndarray:
         return self.vm.pack([np.eye(t.q) for t in self.vm.terms], 1.0)
