@@ -370,8 +370,8 @@ def _inverse_blocks(Zx, Sp, Si, Dinv, G, Rptr, Rrow, Tptr, Tk, Tlev):
 
 
 @njit(cache=True)
-def _schur_count(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev):
-    """Number of entries of the pattern of S (both triangles)."""
+def _schur_count(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, enough):
+    """Number of entries of the pattern of S (both triangles), or the first count past ``enough``."""
     n = rest_cols.size
     mark = -np.ones(n, np.int64)
     total = 0
@@ -389,6 +389,8 @@ def _schur_count(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev):
                 if mark[k] != j:
                     mark[k] = j
                     total += 1
+        if total > enough:
+            return total
     return total
 
 
@@ -464,10 +466,17 @@ def _inverse_blocks_dense(Z, Dinv, G, Rptr, Rrow, Tptr, Tk, Tlev):
     X = np.zeros((Rrow.size, q))
     n = Z.shape[0]
     acc = np.zeros(q)
+    g = G[:, 0].copy()
     for j in range(n):
         row = Z[j]
         for t in range(Tptr[j], Tptr[j + 1]):
             i = Tlev[t]
+            if q == 1:   # the common case, kept free of the inner loop over effects
+                s = 0.0
+                for k in range(Rptr[i], Rptr[i + 1]):
+                    s += row[Rrow[k]] * g[k]
+                X[Tk[t], 0] = s
+                continue
             acc[:] = 0.0
             for k in range(Rptr[i], Rptr[i + 1]):
                 z = row[Rrow[k]]
@@ -587,7 +596,8 @@ class BlockFactor:
         if dense is None:
             dense = n2 <= MAX_DENSE and (
                 n2 <= DENSE_ALWAYS
-                or _schur_count(Cp, Ci, rest, rest_of, Rptr, Rrow, Tptr, Tlev) >= DENSE_FILL * n2 * n2)
+                or _schur_count(Cp, Ci, rest, rest_of, Rptr, Rrow, Tptr, Tlev, DENSE_FILL * n2 * n2)
+                > DENSE_FILL * n2 * n2)
         if dense:
             cols = np.repeat(np.arange(n), np.diff(Cp))
             on = (rest_of[Ci] >= 0) & (rest_of[cols] >= 0)

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import ConvergenceWarning
+from ..errors import ConvergenceWarning, NotPositiveDefiniteError
 from ..linalg import Factor
 from .derivatives import Derivatives, derivatives, em_update
 from .objective import Objective, State
 
 BOUNDARY = 1e-8      # a variance at BOUNDARY * sigma2 is on the boundary (reported as 0)
 MAX_HALVINGS = 12
+MAX_LOG_DECREASE = 5.0  # a step lowers a positive scalar by at most exp(-5) (zero is reached by the boundary candidate)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _moment_start(pat, terms, r, v):
     """Moment estimates for the random intercepts ``terms`` (indices) by two backfitting sweeps:
     each term's one-way ANOVA on the residual with the other terms' shrunken level means removed.
     Returns ({term: variance}, within-level residual variance of the last sweep) or None."""
-    est, u, within = {}, {}, None
+    est, u, within, levels = {}, {}, None, {}
     r = r.copy()
     for _ in range(2):
         for k in terms:
@@ -99,10 +100,16 @@ def _moment_start(pat, terms, r, v):
             if res is None:
                 return None
             s2k, within, sums, ng = res
+            levels[k] = int(np.count_nonzero(ng))
             s2k = min(max(s2k, 0.01 * v), v)
             est[k] = s2k
             u[k] = sums / (ng + within / s2k)
             r -= Z @ u[k]
+    # the last one-way's within mean square, on the degrees of freedom of all the terms (crossed)
+    df_last = pat.n - levels[terms[-1]]
+    df_all = pat.n - pat.p - sum(g - 1 for g in levels.values())
+    if df_all > 0:
+        within *= df_last / df_all
     return est, within
 
 
@@ -196,8 +203,19 @@ def _candidate(theta, step, lam, positive):
     cand = theta + lam * step
     v = theta[positive]
     x = lam * step[positive] / v
-    cand[positive] = np.where(x < 0, v * np.exp(np.maximum(x, -50.0)), cand[positive])
+    cand[positive] = np.where(x < 0, v * np.exp(np.maximum(x, -MAX_LOG_DECREASE)), cand[positive])
     return cand
+
+
+def _try(obj, theta):
+    """The state at a trial theta, or None when theta is not admissible or C(theta) cannot be
+    factored (numerically not positive definite: a trial step to extreme variances)."""
+    if not obj.vm.is_admissible(theta):
+        return None
+    try:
+        return obj.at(theta)
+    except NotPositiveDefiniteError:
+        return None
 
 
 def _ai_step(obj, state, d, single, free):
@@ -212,14 +230,14 @@ def _ai_step(obj, state, d, single, free):
     lam, kind = 1.0, "AI"
     for _ in range(MAX_HALVINGS):
         cand = _project(obj, _candidate(state.theta, step, lam, positive), single)
-        if obj.vm.is_admissible(cand):
-            best = obj.at(cand)
+        best = _try(obj, cand)
+        if best is not None:
             crossing = single[state.theta[single] + lam * step[single] <= 0] if len(single) else single
             if len(crossing):
                 edge = cand.copy()
                 edge[crossing] = BOUNDARY * edge[-1]
-                other = obj.at(edge)
-                if other.loglik > best.loglik:
+                other = _try(obj, edge)
+                if other is not None and other.loglik > best.loglik:
                     best = other
             if best.loglik >= state.loglik - 1e-10 * max(1.0, abs(state.loglik)):
                 return best, kind
