@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .jobspec import ORDERINGS
 from .runjob import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK
 
 __all__ = ["main", "OK", "BAD_INPUT", "NOT_CONVERGED", "INTERNAL"]
@@ -30,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--subset", help="pandas query selecting rows, e.g. 'lact == 1'")
     f.add_argument("--max-iter", type=int)
     f.add_argument("--tol", type=float)
+    f.add_argument("--ordering", choices=list(ORDERINGS),
+                   help="factorization of the MME (default auto: block elimination for crossed/nested "
+                        "designs, CHOLMOD with AMD otherwise)")
     f.add_argument("--out", help="output folder")
     _verbosity(f)
 

@@ -16,7 +16,7 @@ def _fit_overrides(args) -> dict:
     return {"data": args.data, "formula": args.formula, "pedigree": args.pedigree,
             "pedigree_term": args.pedigree_term, "method": args.method, "algorithm": args.algorithm,
             "factors": args.factors, "scale": args.scale, "subset": args.subset, "max_iter": args.max_iter,
-            "tol": args.tol, "out": args.out}
+            "tol": args.tol, "ordering": args.ordering, "out": args.out}
 
 
 def fit(args) -> int:

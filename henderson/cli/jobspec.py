@@ -14,8 +14,10 @@ FIELDS = {
     "name": str, "data": str, "formula": str, "out": str, "pedigree": str, "pedigree_term": str,
     "pedigree_id": str, "pedigree_sire": str, "pedigree_dam": str, "method": str, "algorithm": str,
     "factors": list, "scale": list, "subset": str, "max_iter": int, "tol": float, "em_start": int,
+    "ordering": str,
 }
 PATHS = ("data", "pedigree", "out")
+ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")  # as henderson.reml.objective.ORDERINGS
 DEFAULTS = {"method": "REML", "algorithm": "ai", "pedigree_term": "id", "pedigree_id": "id",
             "pedigree_sire": "sire", "pedigree_dam": "dam", "factors": [], "scale": []}
 
@@ -77,6 +79,8 @@ def finish(job: dict, file) -> dict:
     job["method"] = job["method"].upper()
     if job["method"] not in ("REML", "ML"):
         raise JobFileError(file, f"method must be REML or ML, got {job['method']!r}")
+    if job.get("ordering") is not None and job["ordering"] not in ORDERINGS:
+        raise JobFileError(file, f"ordering must be one of {', '.join(ORDERINGS)}, got {job['ordering']!r}")
     job["algorithm"] = job["algorithm"].lower()
     if job["algorithm"] not in ("ai", "em"):
         raise JobFileError(file, f"algorithm must be ai or em, got {job['algorithm']!r}")

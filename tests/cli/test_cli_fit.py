@@ -133,3 +133,30 @@ def test_console_script_exit_code(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 2
     assert p.stderr.strip().startswith("henderson: error: ") and "absent.csv" in p.stderr
+
+
+def test_ordering_key_and_flag_give_the_same_fit(tmp_path, capsys):
+    """ordering = "amd" (CHOLMOD on the whole MME) and the default block elimination agree."""
+    formula = "Reaction ~ Days + (Days|Subject)"
+    job = _sleep_job(tmp_path, formula)
+    assert main(["fit", str(job), "--quiet", "--ordering", "amd", "--out", str(tmp_path / "amd")]) == 0
+    assert main(["fit", str(job), "--quiet", "--out", str(tmp_path / "auto")]) == 0
+    amd = json.loads((tmp_path / "amd" / "result.json").read_text())
+    auto = json.loads((tmp_path / "auto" / "result.json").read_text())
+    assert amd["loglik"] == pytest.approx(auto["loglik"], rel=1e-10)
+    d = pd.read_csv(SLEEP, dtype={"Subject": str})
+    assert auto["loglik"] == pytest.approx(hd.fit(formula, d, ordering="amd").loglik, rel=1e-10)
+
+
+def test_unknown_ordering_in_job_file_exit_2(tmp_path, capsys):
+    job = write_toml(tmp_path / "job.toml", f'data = "{SLEEP}"\nformula = "Reaction ~ Days + (1|Subject)"\n'
+                     'ordering = "colamd"\n')
+    assert main(["fit", str(job), "-q"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "ordering" in line and "colamd" in line
+
+
+def test_cli_orderings_are_the_library_orderings():
+    from henderson.cli.jobspec import ORDERINGS as cli
+    from henderson.reml.objective import ORDERINGS as lib
+    assert cli == lib
