@@ -144,12 +144,10 @@ def _upper_coupling(Cp, Ci, rest_cols, level_of, effect_of, Tptr, Tk, Tlev, q, n
 
 
 @njit(cache=True)
-def _schur_pattern(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, limit):
-    """CSC pattern of S = pattern(C22) + union_i R_i x R_i, and where C22's entries go in it.
-
-    Returns (ok, Sp, Si, src, dst) with S.data[dst] = C.data[src] placing C22; ok is False (and
-    the arrays empty) when the pattern would exceed ``limit`` entries.
-    """
+def _schur_counts(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, limit):
+    """Column pointers of the pattern of S = pattern(C22) + union_i R_i x R_i (both triangles), and
+    whether they are complete: counting stops at the first column that takes the total past
+    ``limit``."""
     n = rest_cols.size
     mark = -np.ones(n, np.int64)
     Sp = np.zeros(n + 1, np.int64)
@@ -170,8 +168,23 @@ def _schur_pattern(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, limit):
                     cnt += 1
         Sp[j + 1] = Sp[j] + cnt
         if Sp[j + 1] > limit:
-            e = np.empty(0, np.int64)
-            return False, Sp, e, e, e
+            return Sp, False
+    return Sp, True
+
+
+@njit(cache=True)
+def _schur_pattern(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, limit):
+    """CSC pattern of S = pattern(C22) + union_i R_i x R_i, and where C22's entries go in it.
+
+    Returns (ok, Sp, Si, src, dst) with S.data[dst] = C.data[src] placing C22; ok is False (and
+    the arrays empty) when the pattern would exceed ``limit`` entries.
+    """
+    Sp, complete = _schur_counts(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, limit)
+    n = rest_cols.size
+    mark = -np.ones(n, np.int64)
+    if not complete:
+        e = np.empty(0, np.int64)
+        return False, Sp, e, e, e
     Si = np.empty(Sp[n], np.int64)
     mark[:] = -1
     n22 = 0
@@ -253,18 +266,17 @@ def _small_cholesky_inverse(A):
 
 
 @njit(cache=True)
-def _eliminate(Cx, dpos, Rptr, Rrow, Bpos, Tptr, Tk, Tlev, Sp, Si, src, dst):
-    """D_i^-1, B, G = B D^-1, log|D| and S = C22 - B D^-1 B' (values on S's pattern).
+def _level_factors(Cx, dpos, Rptr, Bpos):
+    """Per level: D_i^-1, the coupling B_i and G_i = B_i D_i^-1, and log|D| = sum_i log|D_i|.
 
-    Returns (bad_level, bad_effect, logdet_D, Dinv, Bv, G, Sx); bad_level >= 0 when D_i is not
-    positive definite.
+    Returns (bad_level, bad_effect, logdet_D, Dinv, Bv, G); bad_level >= 0 when D_i is not
+    positive definite (failing at effect bad_effect).
     """
     m, q, _ = dpos.shape
-    nR = Rrow.size
+    nR = Bpos.shape[0]
     Dinv = np.zeros((m, q, q))
     Bv = np.zeros((nR, q))
     G = np.zeros((nR, q))
-    Sx = np.zeros(Si.size)
     logdet = 0.0
     Di = np.zeros((q, q))
     for i in range(m):
@@ -274,7 +286,7 @@ def _eliminate(Cx, dpos, Rptr, Rrow, Bpos, Tptr, Tk, Tlev, Sp, Si, src, dst):
                 Di[a, b] = Cx[p] if p >= 0 else 0.0
         ok, piv, ld, inv = _small_cholesky_inverse(Di)
         if not ok:
-            return i, piv, 0.0, Dinv, Bv, G, Sx
+            return i, piv, 0.0, Dinv, Bv, G
         logdet += ld
         Dinv[i] = inv
         for k in range(Rptr[i], Rptr[i + 1]):
@@ -286,6 +298,14 @@ def _eliminate(Cx, dpos, Rptr, Rrow, Bpos, Tptr, Tk, Tlev, Sp, Si, src, dst):
                 for b in range(q):
                     s += Bv[k, b] * inv[b, a]
                 G[k, a] = s
+    return -1, -1, logdet, Dinv, Bv, G
+
+
+@njit(cache=True)
+def _eliminate(Cx, Bv, G, Rptr, Rrow, Tptr, Tk, Tlev, Sp, Si, src, dst):
+    """S = C22 - B D^-1 B' = C22 - G B' on S's sparse pattern (values, Sx)."""
+    q = G.shape[1]
+    Sx = np.zeros(Si.size)
     for w in range(src.size):
         Sx[dst[w]] += Cx[src[w]]
     n = Sp.size - 1
@@ -301,7 +321,7 @@ def _eliminate(Cx, dpos, Rptr, Rrow, Bpos, Tptr, Tk, Tlev, Sp, Si, src, dst):
                 for a in range(q):
                     s += G[k, a] * Bv[kj, a]
                 Sx[pos[Rrow[k]]] -= s
-    return -1, -1, logdet, Dinv, Bv, G, Sx
+    return Sx
 
 
 @njit(cache=True)
@@ -370,62 +390,12 @@ def _inverse_blocks(Zx, Sp, Si, Dinv, G, Rptr, Rrow, Tptr, Tk, Tlev):
 
 
 @njit(cache=True)
-def _schur_count(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, enough):
-    """Number of entries of the pattern of S (both triangles), or the first count past ``enough``."""
-    n = rest_cols.size
-    mark = -np.ones(n, np.int64)
-    total = 0
-    for j in range(n):
-        c = rest_cols[j]
-        for p in range(Cp[c], Cp[c + 1]):
-            k = rest_of[Ci[p]]
-            if k >= 0 and mark[k] != j:
-                mark[k] = j
-                total += 1
-        for t in range(Tptr[j], Tptr[j + 1]):
-            i = Tlev[t]
-            for kk in range(Rptr[i], Rptr[i + 1]):
-                k = Rrow[kk]
-                if mark[k] != j:
-                    mark[k] = j
-                    total += 1
-        if total > enough:
-            return total
-    return total
-
-
-@njit(cache=True)
-def _eliminate_dense(Cx, dpos, Rptr, Rrow, Bpos, Tptr, Tk, Tlev, src, k22, j22, n):
-    """As _eliminate, with S dense: U[j, k] (j <= k) holds S[k, j], so U.T is S's lower triangle in
+def _eliminate_dense(Cx, Bv, G, Rptr, Rrow, Tptr, Tk, Tlev, src, k22, j22, n):
+    """S = C22 - G B' dense: U[j, k] (j <= k) holds S[k, j], so U.T is S's lower triangle in
     Fortran order (what LAPACK's dpotrf(lower) reads). Rows of U are filled one at a time (all the
     levels coupled to rest column j), which keeps the writes in cache."""
-    m, q, _ = dpos.shape
-    nR = Rrow.size
-    Dinv = np.zeros((m, q, q))
-    Bv = np.zeros((nR, q))
-    G = np.zeros((nR, q))
+    q = G.shape[1]
     U = np.zeros((n, n))
-    logdet = 0.0
-    Di = np.zeros((q, q))
-    for i in range(m):
-        for a in range(q):
-            for b in range(q):
-                p = dpos[i, a, b]
-                Di[a, b] = Cx[p] if p >= 0 else 0.0
-        ok, piv, ld, inv = _small_cholesky_inverse(Di)
-        if not ok:
-            return i, piv, 0.0, Dinv, Bv, G, U
-        logdet += ld
-        Dinv[i] = inv
-        for k in range(Rptr[i], Rptr[i + 1]):
-            for a in range(q):
-                p = Bpos[k, a]
-                Bv[k, a] = Cx[p] if p >= 0 else 0.0
-            for a in range(q):
-                s = 0.0
-                for b in range(q):
-                    s += Bv[k, b] * inv[b, a]
-                G[k, a] = s
     for w in range(src.size):
         if j22[w] <= k22[w]:
             U[j22[w], k22[w]] += Cx[src[w]]
@@ -444,7 +414,7 @@ def _eliminate_dense(Cx, dpos, Rptr, Rrow, Bpos, Tptr, Tk, Tlev, src, k22, j22, 
                     for a in range(q):
                         s += G[k, a] * Bv[kj, a]
                     row[Rrow[k]] -= s
-    return -1, -1, logdet, Dinv, Bv, G, U
+    return U
 
 
 @njit(cache=True)
@@ -596,8 +566,7 @@ class BlockFactor:
         if dense is None:
             dense = n2 <= MAX_DENSE and (
                 n2 <= DENSE_ALWAYS
-                or _schur_count(Cp, Ci, rest, rest_of, Rptr, Rrow, Tptr, Tlev, DENSE_FILL * n2 * n2)
-                > DENSE_FILL * n2 * n2)
+                or not _schur_counts(Cp, Ci, rest, rest_of, Rptr, Rrow, Tptr, Tlev, DENSE_FILL * n2 * n2)[1])
         if dense:
             cols = np.repeat(np.arange(n), np.diff(Cp))
             on = (rest_of[Ci] >= 0) & (rest_of[cols] >= 0)
@@ -642,16 +611,15 @@ class BlockFactor:
         self._zx = None
         self.n_factorizations += 1
         Cx = np.asarray(C.data, dtype=np.float64)
-        if self.dense:
-            lev, eff, ld, Dinv, Bv, G, U = _eliminate_dense(
-                Cx, s["dpos"], s["Rptr"], s["Rrow"], s["Bpos"], s["Tptr"], s["Tk"], s["Tlev"], s["src"], s["k22"],
-                s["j22"], self.rest.size)
-        else:
-            lev, eff, ld, Dinv, Bv, G, Sx = _eliminate(
-                Cx, s["dpos"], s["Rptr"], s["Rrow"], s["Bpos"], s["Tptr"], s["Tk"], s["Tlev"], s["Sp"], s["Si"],
-                s["src"], s["dst"])
+        lev, eff, ld, Dinv, Bv, G = _level_factors(Cx, s["dpos"], s["Rptr"], s["Bpos"])
         if lev >= 0:
             raise self._not_pd(int(self.blocks[lev, eff]), f"diagonal block of level {lev}")
+        if self.dense:
+            U = _eliminate_dense(Cx, Bv, G, s["Rptr"], s["Rrow"], s["Tptr"], s["Tk"], s["Tlev"], s["src"],
+                                 s["k22"], s["j22"], self.rest.size)
+        else:
+            Sx = _eliminate(Cx, Bv, G, s["Rptr"], s["Rrow"], s["Tptr"], s["Tk"], s["Tlev"], s["Sp"], s["Si"],
+                            s["src"], s["dst"])
         try:
             if self.dense:
                 self.inner.factor(U)
