@@ -124,7 +124,7 @@ def _start(obj: Objective) -> tuple[np.ndarray, bool]:
     Random intercepts without a relationship matrix get moment estimates (one-way ANOVA on the OLS
     residuals with the other intercepts' shrunken level means removed, two sweeps), and sigma2 the
     within-level variance left; for crossed and nested intercepts this starts AI-REML within a few
-    per cent of the optimum (InstEval: 0.097, 0.261, 1.396 against 0.106, 0.262, 1.385). The other
+    per cent of the optimum (InstEval: 0.1057, 0.2631, 1.411 against 0.1056, 0.2623, 1.385). The other
     terms (slopes, relationship matrices) share half of the variance not so explained, scaled by
     each effect's size, and sigma2 gets the other half.
     """
