@@ -20,7 +20,13 @@ from .results.build import from_solution, from_trace
 
 
 class Model:
-    """A linear mixed model y = X b + Z u + e ready to be solved or fitted (immutable after construction)."""
+    """A linear mixed model y = X b + Z u + e ready to be solved or fitted (immutable after construction).
+
+    ``ordering``: how the MME is factored (henderson.reml.objective.analyze_mme): "auto" eliminates
+    the largest random term first when it has no relationship matrix (crossed and nested designs)
+    and uses CHOLMOD with AMD otherwise; "block", or a CHOLMOD ordering "amd", "metis", "best",
+    "natural", forces one way.
+    """
 
     def __init__(self, formula: str, data: pd.DataFrame, relationships: dict | None = None,
                  ordering: str = "auto", prune: bool = False):

@@ -32,6 +32,15 @@ def _check_matrix(C):
     return C
 
 
+def same_pattern(A, B) -> bool:
+    """Whether the csc matrices A and B have the same shape and stored pattern."""
+    if A.shape != B.shape or A.nnz != B.nnz:
+        return False
+    if A.indices is B.indices and A.indptr is B.indptr:
+        return True
+    return np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)
+
+
 class _LPattern:
     """Pattern of L (CSC), its supernodes, and the map from C's entries into L's storage."""
 
@@ -105,14 +114,6 @@ class Factor:
         """Number of stored entries of L (including zeros kept by supernodal amalgamation)."""
         return int(self._l_pattern().Li.size)
 
-    def _same_pattern(self, C):
-        W = self._C
-        if C.shape != W.shape or C.nnz != W.nnz:
-            return False
-        if C.indices is W.indices and C.indptr is W.indptr:
-            return True
-        return np.array_equal(C.indptr, W.indptr) and np.array_equal(C.indices, W.indices)
-
     def refactor(self, C):
         """Overwrite the numeric factor with that of C (same pattern as analysed; no re-analysis).
 
@@ -120,7 +121,7 @@ class Factor:
         definite.
         """
         C = _check_matrix(C)
-        if not self._same_pattern(C):
+        if not same_pattern(C, self._C):
             raise ValueError("C does not have the pattern given to Factor.analyze")
         self._C.data[:] = C.data
         self._valid = False
