@@ -6,6 +6,8 @@
 """
 __version__ = "0.1.0"
 
+from . import jitnotice  # noqa: F401  (a notice when numba compiles the kernels)
+
 from .errors import (AliasedColumnsWarning, ConvergenceError, ConvergenceWarning, DesignError,
                      HendersonError, MissingDataWarning, NotPositiveDefiniteError, PedigreeError,
                      PedigreeWarning)
@@ -14,7 +16,8 @@ from .pedigree import Pedigree, read_pedigree
 from .inference import LRTResult, aic_table, lrt
 from .results import FitResult
 from .simulate import simulate
+from . import datasets
 
-__all__ = ["Model", "fit", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree", "FitResult", "HendersonError", "DesignError",
+__all__ = ["datasets", "Model", "fit", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree", "FitResult", "HendersonError", "DesignError",
            "PedigreeError", "NotPositiveDefiniteError", "ConvergenceError", "ConvergenceWarning",
            "AliasedColumnsWarning", "MissingDataWarning", "PedigreeWarning"]
