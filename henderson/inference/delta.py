@@ -37,8 +37,11 @@ def component_names(vm) -> list[str]:
     return out + ["Residual"]
 
 
-def delta_se(grad: np.ndarray, vcov: np.ndarray) -> float:
-    """sqrt(g' V g); parameters with unknown variance (boundary, NaN) count as fixed."""
+def delta_se(grad: np.ndarray, vcov: np.ndarray | None) -> float:
+    """sqrt(g' V g); parameters with unknown variance (boundary, NaN) count as fixed; NaN without V
+    (variances given, not estimated)."""
+    if vcov is None:
+        return float("nan")
     V = np.nan_to_num(vcov, nan=0.0)
     return float(np.sqrt(max(grad @ V @ grad, 0.0)))
 
@@ -83,6 +86,14 @@ def ratio(theta: np.ndarray, num: list[int], den: list[int]) -> tuple[float, np.
     g[num] += 1.0 / D
     g[den] -= N / D**2
     return float(N / D), g
+
+
+def ratio_definition(names: list[str], num: list[int], den: list[int]) -> str:
+    """The ratio as a ``derived()`` expression, e.g. "id / (id + herd + Residual)"."""
+    def total(idx):
+        text = " + ".join(names[i] for i in idx)
+        return f"({text})" if len(idx) > 1 else text
+    return f"{total(num)} / {total(den)}"
 
 
 def correlation(theta: np.ndarray, ab: int, aa: int, bb: int) -> tuple[float, np.ndarray]:

@@ -61,7 +61,8 @@ def variance_table(vm, theta, vcov_theta, boundary) -> pd.DataFrame:
 
 
 def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
-    """BLUPs per term (levels x effects) with prediction error variances, and reliabilities for pedigree terms."""
+    """BLUPs per term (levels x effects) with prediction error variances; for pedigree terms also ``ebv``
+    (the same BLUP, for a one-effect term), F, sep, reliability and accuracy."""
     dinv = obj.factor.diag_inverse()
     sigmas, _ = obj.vm.unpack(state.theta)
     out = {}
@@ -75,6 +76,8 @@ def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
             df["pev" + suffix] = pev[:, a]
         r = model.relationships.get(term.name)
         if r is not None and r.pedigree is not None:
+            if t.q == 1:  # a breeder's name for the BLUP of an animal term (the effect column stays)
+                df.insert(1, "ebv", U[:, 0])
             F = r.pedigree.inbreeding.reindex(term.levels).to_numpy(dtype=float)
             df["F"] = F
             for a, eff in enumerate(t.effects):

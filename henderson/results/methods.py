@@ -146,7 +146,9 @@ class InferenceMethods:
         if denominator is None and any(t.q > 1 for t in vm.terms):
             raise DesignError("the model has vector-valued random terms: give denominator=[...] or use derived()")
         idx = _delta.indices(names, num)
-        return _delta.table([(label, *_delta.ratio(theta, idx, den))], self.vcov_theta, level)
+        tab = _delta.table([(label, *_delta.ratio(theta, idx, den))], self.vcov_theta, level)
+        tab["definition"] = _delta.ratio_definition(names, idx, den)  # which variances make the ratio
+        return tab
 
     def icc(self, group: str | None = None, denominator=None, level: float = 0.95) -> pd.DataFrame:
         """Intraclass correlation var(group) / (sum of variances incl. Residual); every group when None."""
@@ -154,7 +156,8 @@ class InferenceMethods:
         return pd.concat([self._ratio(f"icc({g})", g, denominator, level) for g in groups])
 
     def heritability(self, group: str | None = None, denominator=None, level: float = 0.95) -> pd.DataFrame:
-        """h2 = additive variance / phenotypic variance (all variances incl. Residual unless denominator given)."""
+        """h2 = additive variance / phenotypic variance (all variances incl. Residual unless denominator given);
+        the column ``definition`` states the ratio, e.g. "id / (id + herd + Residual)"."""
         if group is None:
             rel = [k for k, r in self._require_model().relationships.items() if r.pedigree is not None]
             if len(rel) != 1:
@@ -194,5 +197,6 @@ class InferenceMethods:
         return _plots.qq_plots(self, path, **kw)
 
     def plot_caterpillar(self, group: str, effect=None, path=None, **kw):
-        """Caterpillar plot of the BLUPs of ``group`` with prediction intervals."""
+        """Caterpillar plot of the BLUPs of ``group`` with prediction intervals (the lowest and highest 30
+        when there are more than ``max_levels=60`` levels)."""
         return _plots.caterpillar(self, group, effect, path, **kw)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .digest import animal_model_block, first_ten, shown_fixed
+
 
 def _fmt(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}g}" if np.isfinite(x) else "NA"
@@ -52,20 +54,21 @@ def random_effects_block(r) -> list[str]:
     header = ["Groups", "Name", "Variance", "Std.Dev."] + (["Corr"] + [""] * (ncor - 1) if ncor else [])
     rows = [x + [""] * (len(header) - len(x)) for x in rows]
     lines = _table(header, rows, left=2)
-    lev = ", ".join(f"{k}, {v}" for k, v in r.n_levels.items())
+    lev = "; ".join(f"{k}, {v}" for k, v in r.n_levels.items())
     lines.append(f"Number of obs: {r.nobs}" + (f", groups:  {lev}" if lev else ""))
     return lines
 
 
 def fixed_effects_block(r) -> list[str]:
-    fe = r.fixed_effects
+    """lmerTest's coefficient table; for more than 20 coefficients a digest (see digest.shown_fixed)."""
+    fe, left_out = shown_fixed(r.fixed_effects)
     header = ["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
     rows = [[str(name), _fmt(row.estimate), _fmt(row.std_error), _fmt(row.df), f"{row.t_value:.3f}",
              _pformat(row.p_value), _stars(row.p_value)] for name, row in fe.iterrows()]
     lines = _table(header, rows)
     if len(rows):
         lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
-    return lines
+    return lines + left_out
 
 
 def convergence_line(r) -> str:
@@ -89,13 +92,14 @@ def summary_text(r) -> str:
              f"{r.aic:8.1f} {r.bic:8.1f} {r.loglik:8.1f} {r.deviance:8.1f}", "",
              "Scaled residuals:", *_table(["Min", "1Q", "Median", "3Q", "Max"], [[f"{x:.4f}" for x in q]], 0), "",
              "Random effects:", *random_effects_block(r), "",
+             *animal_model_block(r),
              "Fixed effects:", *fixed_effects_block(r), "", convergence_line(r)]
     bound = r.variance_components[r.variance_components["boundary"]]
     if len(bound):
         lines.append("Boundary (singular) fit: " + ", ".join(f"{g} {t}" for g, t in zip(bound.group, bound.term1)
                                                               if g != "Residual") + " estimated as 0")
     if r.aliased:
-        lines.append("Aliased fixed-effect columns dropped: " + ", ".join(r.aliased))
+        lines.append("Aliased fixed-effect columns dropped: " + first_ten(r.aliased))
     if r.n_dropped:
         lines.append(f"{r.n_dropped} row(s) with missing values left out")
     return "\n".join(lines)
