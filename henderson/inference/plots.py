@@ -64,24 +64,45 @@ def qq_plots(result, path=None, figsize=None, dpi=100):
     return _finish(fig, path, dpi)
 
 
-def caterpillar(result, group: str, effect=None, path=None, level=0.95, figsize=(5, 6), dpi=100):
-    """BLUPs of one effect of ``group``, sorted, with u -/+ z sqrt(PEV) intervals."""
+def shown_levels(u: np.ndarray, max_levels: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the levels to draw, their y coordinates): all levels sorted by ``u`` when they are at
+    most ``max_levels``, else the lowest and highest max_levels // 2 with a gap of one row between them."""
+    order = np.argsort(u, kind="stable")
+    if max_levels is None or len(u) <= max_levels:
+        return order, np.arange(len(u), dtype=float)
+    k = max(max_levels // 2, 1)
+    return np.r_[order[:k], order[-k:]], np.r_[np.arange(k), np.arange(k + 1, 2 * k + 1)].astype(float)
+
+
+def caterpillar(result, group: str, effect=None, path=None, level=0.95, figsize=(5, 6), dpi=100,
+                max_levels: int | None = 60):
+    """BLUPs of one effect of ``group``, sorted, with u -/+ z sqrt(PEV) intervals.
+
+    With more than ``max_levels`` levels (None: no limit) only the lowest and highest max_levels // 2
+    are drawn, labelled, and a line between them says how many levels are hidden.
+    """
     plt = _plt()
     term = result.model.design.term(group)
     effect = effect or term.effects[0]
     df = result.random_effects[group]
     pev = df["pev" if term.q == 1 else f"pev:{effect}"].to_numpy()
     u = df[effect].to_numpy()
-    order = np.argsort(u)
+    sel, y = shown_levels(u, max_levels)
     z = stats.norm.ppf(0.5 + level / 2)
     fig, ax = plt.subplots(figsize=figsize)
-    y = np.arange(len(u))
-    ax.errorbar(u[order], y, xerr=z * np.sqrt(np.clip(pev[order], 0, None)), fmt="o", ms=3, lw=1)
+    ax.errorbar(u[sel], y, xerr=z * np.sqrt(np.clip(pev[sel], 0, None)), fmt="o", ms=3, lw=1)
     ax.axvline(0.0, color="grey", lw=1)
-    if len(u) <= 60:
+    hidden = len(u) - len(sel)
+    if hidden:
+        k = len(sel) // 2
+        ax.axhline(k, color="grey", lw=0.8, ls=":")
+        ax.annotate(f"{hidden:,} levels hidden", (0.5, k), xycoords=("axes fraction", "data"),
+                    ha="center", va="center", fontsize=7, backgroundcolor="white")
+    if len(sel) <= 60:
         ax.set_yticks(y)
-        ax.set_yticklabels([str(v) for v in df.index[order]], fontsize=7)
+        ax.set_yticklabels([str(v) for v in df.index[sel]], fontsize=7)
     ax.set_xlabel(f"BLUP of {effect}")
-    ax.set_title(f"{group}: {effect}")
+    shown = f" (lowest and highest {len(sel) // 2} of {len(u):,})" if hidden else ""
+    ax.set_title(f"{group}: {effect}{shown}")
     fig.tight_layout()
     return _finish(fig, path, dpi)
