@@ -73,9 +73,24 @@ def error(message: str) -> None:
     print(f"henderson: error: {message}", file=sys.stderr, flush=True)
 
 
+def _log_to_stderr(quiet: bool) -> None:
+    """Messages of the ``henderson`` logger (the kernel-compilation notice) as 'henderson: <message>'."""
+    import logging
+    log = logging.getLogger("henderson")
+    if not any(getattr(h, "henderson_cli", False) for h in log.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("henderson: %(message)s"))
+        h.henderson_cli = True
+        log.addHandler(h)
+    for h in log.handlers:
+        if getattr(h, "henderson_cli", False):
+            h.setLevel(logging.ERROR if quiet else logging.INFO)
+
+
 def main(argv=None) -> int:
     """Entry point of the ``henderson`` command; returns the exit code."""
     args = _parser().parse_args(argv)
+    _log_to_stderr(quiet=args.quiet)
     from . import commands
     try:
         return {"fit": commands.fit, "batch": commands.batch, "simulate": commands.simulate}[args.command](args)
