@@ -18,7 +18,7 @@ MESSAGE = ("compiling henderson's numba kernels on first use: this takes 30-60 s
 
 
 class FirstCompileNotice(event.Listener):
-    """Logs MESSAGE at the start of the first compilation of a function defined in a henderson module."""
+    """Logs MESSAGE at the start of the first compilation of a function defined in package ``prefix``."""
 
     def __init__(self, prefix: str = "henderson"):
         self.prefix = prefix
@@ -26,7 +26,8 @@ class FirstCompileNotice(event.Listener):
 
     def on_start(self, ev) -> None:
         func = getattr(ev.data.get("dispatcher"), "py_func", None)
-        if not self.announced and str(getattr(func, "__module__", "")).startswith(self.prefix):
+        module = str(getattr(func, "__module__", ""))
+        if not self.announced and (module == self.prefix or module.startswith(self.prefix + ".")):
             self.announced = True
             log.warning(MESSAGE)
 
