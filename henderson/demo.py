@@ -8,7 +8,6 @@ Runs ``henderson fit`` on a job file equivalent to pedigreemm's example
 from __future__ import annotations
 
 import sys
-from importlib import resources
 from pathlib import Path
 
 JOB = """# pedigreemm's milk example: milk scaled to unit SD, animal model on id with pedCows
@@ -26,13 +25,13 @@ out = "{out}"
 
 def main(argv=None) -> int:
     """Write the job file into OUT and run ``henderson fit`` on it; the command's exit code."""
+    from . import datasets
     from .cli import main as cli_main
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "henderson_demo_results").resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    data_dir = resources.files("henderson") / "data"
     job = out.parent / f"{out.name}.toml"
-    job.write_text(JOB.format(data=data_dir / "milk.csv", pedigree=data_dir / "pedCows.csv", out=out))
+    job.write_text(JOB.format(data=datasets.path("milk"), pedigree=datasets.path("pedCows"), out=out))
     print(f"$ henderson fit {job}", flush=True)
     return cli_main(["fit", str(job)])
 

@@ -88,3 +88,12 @@ def test_all_toml_examples(tmp_path, i):
         for name in ("milk-first-lactation", "fat-herd_random", "fat-herd_fixed", "prot-herd_random",
                      "prot-herd_fixed"):
             assert name in summary, name
+
+
+def test_make_demo(tmp_path, capsys):
+    """`make demo` (python -m henderson.demo): the milk animal model through the CLI, with h2 on screen."""
+    from henderson.demo import main
+    assert main([str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "Heritability: h2 = id / (id + herd + Residual)" in out
+    assert (tmp_path / "demo" / "random_effects_id.csv").exists()

@@ -6,6 +6,7 @@ Exit codes: 0 ok; 2 bad input (one line "henderson: error: <file>: <message>"); 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from .jobspec import ORDERINGS
@@ -73,18 +74,21 @@ def error(message: str) -> None:
     print(f"henderson: error: {message}", file=sys.stderr, flush=True)
 
 
+class _StderrHandler(logging.Handler):
+    """Log records as 'henderson: <message>' on the current sys.stderr."""
+
+    def emit(self, record) -> None:
+        print(f"henderson: {record.getMessage()}", file=sys.stderr, flush=True)
+
+
 def _log_to_stderr(quiet: bool) -> None:
-    """Messages of the ``henderson`` logger (the kernel-compilation notice) as 'henderson: <message>'."""
-    import logging
+    """Messages of the ``henderson`` logger (the kernel-compilation notice) on stderr unless quiet."""
     log = logging.getLogger("henderson")
-    if not any(getattr(h, "henderson_cli", False) for h in log.handlers):
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("henderson: %(message)s"))
-        h.henderson_cli = True
-        log.addHandler(h)
-    for h in log.handlers:
-        if getattr(h, "henderson_cli", False):
-            h.setLevel(logging.ERROR if quiet else logging.INFO)
+    handler = next((h for h in log.handlers if isinstance(h, _StderrHandler)), None)
+    if handler is None:
+        handler = _StderrHandler()
+        log.addHandler(handler)
+    handler.setLevel(logging.ERROR if quiet else logging.INFO)
 
 
 def main(argv=None) -> int:

@@ -118,3 +118,16 @@ def test_aliased_columns_listed_first_ten_and_a_count():
         r = hd.fit("y ~ f + f2 + (1|g)", d)
     line = next(l for l in r.summary().splitlines() if l.startswith("Aliased"))
     assert re.fullmatch(r"Aliased fixed-effect columns dropped: (f2ML\d{3}, ){9}f2ML\d{3} and 4 more", line), line
+
+
+def test_cli_prints_the_digest_and_writes_the_whole_table(tmp_path, capsys):
+    from henderson.cli import main
+    d = _many_levels(300)
+    d.to_csv(tmp_path / "data.csv", index=False)
+    code = main(["fit", "--data", str(tmp_path / "data.csv"), "--formula", "y ~ f + (1|g)", "--factor", "g",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    screen = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "out" / "fixed_effects.csv")
+    assert len(table) == 300 and len(_coefficient_rows(screen)) == DIGEST_ROWS
+    assert "all 300 in r.fixed_effects (fixed_effects.csv from henderson fit)" in screen
