@@ -66,11 +66,11 @@ def pedigree_digest(r, name: str, rel) -> list[str]:
 
 def heritability_line(r) -> list[str]:
     """'Heritability h2 = id / (id + herd + Residual) = 0.345 (SE 0.051)' when h2 is defined by default
-    (one pedigree term, scalar terms only); nothing otherwise."""
+    (one pedigree term, scalar terms only); otherwise what to call to get it."""
     try:
         tab = r.heritability()
-    except DesignError:
-        return []
+    except DesignError as exc:
+        return [f"Heritability: not defined by default here: {exc}"]
     row = tab.iloc[0]
     se = f" (SE {row.std_error:.4f})" if np.isfinite(row.std_error) and r.vcov_theta is not None else \
         " (variances given: no SE)" if r.vcov_theta is None else ""

@@ -131,3 +131,13 @@ def test_cli_prints_the_digest_and_writes_the_whole_table(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "out" / "fixed_effects.csv")
     assert len(table) == 300 and len(_coefficient_rows(screen)) == DIGEST_ROWS
     assert "all 300 in r.fixed_effects (fixed_effects.csv from henderson fit)" in screen
+
+
+def test_two_pedigree_terms_say_how_to_get_h2(milk_model):
+    milk, ped = milk_model.data, milk_model.relationships["id"].pedigree
+    r = hd.Model("milk ~ lact + (1|id) + (1|sire)", milk, relationships={"id": ped, "sire": ped}).solve(
+        variances={"id": 0.3, "sire": 0.1, "Residual": 0.4})
+    text = r.summary()
+    assert f"Pedigree of sire: 6,547 animals (1,866 founders), {milk['sire'].nunique()} with records" in text
+    assert "Heritability: not defined by default here: name the additive-genetic group: heritability(group=...)" \
+        in text
