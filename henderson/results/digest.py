@@ -52,7 +52,7 @@ def pedigree_digest(r, name: str, rel) -> list[str]:
     """Pedigree of term ``name``: animals, animals with records, founders, inbreeding; what its levels are."""
     ped = rel.pedigree
     term = r.model.design.term(name)
-    Z = term.Z.tocsc()
+    Z = term.Z.tocsc()  # columns: one block of m levels per effect
     with_records = np.zeros(term.m, dtype=bool)
     for a in range(term.q):
         with_records |= np.diff(Z.indptr[a * term.m:(a + 1) * term.m + 1]) > 0
@@ -72,8 +72,10 @@ def heritability_line(r) -> list[str]:
     except DesignError as exc:
         return [f"Heritability: not defined by default here: {exc}"]
     row = tab.iloc[0]
-    se = f" (SE {row.std_error:.4f})" if np.isfinite(row.std_error) and r.vcov_theta is not None else \
-        " (variances given: no SE)" if r.vcov_theta is None else ""
+    if r.vcov_theta is None:
+        se = " (variances given: no SE)"
+    else:
+        se = f" (SE {row.std_error:.4f})" if np.isfinite(row.std_error) else ""
     return [f"Heritability: h2 = {row.definition} = {row.estimate:.4f}{se}"]
 
 

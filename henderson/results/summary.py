@@ -60,7 +60,7 @@ def random_effects_block(r) -> list[str]:
 
 
 def fixed_effects_block(r) -> list[str]:
-    """lmerTest's coefficient table; for more than 20 coefficients a digest (see digest.shown_fixed)."""
+    """lmerTest's coefficient table; above digest.FULL_TABLE_MAX coefficients a digest (digest.shown_fixed)."""
     fe, left_out = shown_fixed(r.fixed_effects)
     header = ["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
     rows = [[str(name), _fmt(row.estimate), _fmt(row.std_error), _fmt(row.df), f"{row.t_value:.3f}",
