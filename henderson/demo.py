@@ -31,7 +31,12 @@ def main(argv=None) -> int:
     out = Path(argv[0] if argv else "henderson_demo_results").resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     job = out.parent / f"{out.name}.toml"
-    job.write_text(JOB.format(data=datasets.path("milk"), pedigree=datasets.path("pedCows"), out=out))
+    text = JOB.format(data=datasets.path("milk"), pedigree=datasets.path("pedCows"), out=out)
+    if job.exists() and job.read_text() != text:  # not a job file this demo wrote: never overwrite it
+        print(f"henderson: error: {job} exists and is not the demo's job file; "
+              f"give another output folder: python -m henderson.demo OUT", file=sys.stderr)
+        return 2
+    job.write_text(text)
     print(f"$ henderson fit {job}", flush=True)
     return cli_main(["fit", str(job)])
 

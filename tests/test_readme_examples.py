@@ -97,3 +97,13 @@ def test_make_demo(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Heritability: h2 = id / (id + herd + Residual)" in out
     assert (tmp_path / "demo" / "random_effects_id.csv").exists()
+
+
+def test_demo_never_overwrites_a_users_file(tmp_path):
+    """A file named like the demo's job file that the demo did not write is left alone (exit 2)."""
+    from henderson.demo import main
+    mine = tmp_path / "demo.toml"
+    mine.write_text("my own notes\n")
+    assert main([str(tmp_path / "demo")]) == 2
+    assert mine.read_text() == "my own notes\n"
+    assert not (tmp_path / "demo").exists()
