@@ -18,6 +18,12 @@ from ..errors import AliasedColumnsWarning, DesignError
 from .factors import big_factors, sorted_levels, treatment_block
 
 _LEVEL = re.compile(r"\[(?:T\.)?([^\]]*)\]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def plain_message(exc: Exception) -> str:
+    """The message of a formulaic error without its terminal colour codes (ANSI escapes)."""
+    return _ANSI.sub("", str(exc))
 
 
 def r_column_name(name: str) -> str:
@@ -32,7 +38,7 @@ def required_columns(rhs: str) -> set[str]:
     try:
         return set(Formula(rhs).required_variables)
     except Exception as exc:  # formulaic raises many parser error types
-        raise DesignError(f"cannot parse fixed part {rhs!r}: {exc}") from exc
+        raise DesignError(f"cannot parse fixed part {rhs!r}: {plain_message(exc)}") from exc
 
 
 class FixedSpec:
@@ -59,7 +65,7 @@ class FixedSpec:
         try:
             mm = model_matrix(rhs, placeholders, output="sparse", na_action="ignore")
         except Exception as exc:
-            raise DesignError(f"cannot build fixed effects from {rhs!r}: {exc}") from exc
+            raise DesignError(f"cannot build fixed effects from {rhs!r}: {plain_message(exc)}") from exc
         has_intercept = "Intercept" in mm.model_spec.column_names
         drop_first = {c: has_intercept or i > 0 for i, c in enumerate(big)}
         return cls(rhs, mm.model_spec, levels, drop_first), mm
@@ -74,7 +80,7 @@ class FixedSpec:
         try:
             mm = self.spec.get_model_matrix(self._placeholders(data), output="sparse", na_action="ignore")
         except Exception as exc:
-            raise DesignError(f"cannot build fixed effects {self.rhs!r} on these data: {exc}") from exc
+            raise DesignError(f"cannot build fixed effects {self.rhs!r} on these data: {plain_message(exc)}") from exc
         return self.assemble(mm, data)
 
     def assemble(self, mm, data: pd.DataFrame) -> tuple[sp.csc_matrix, list[str]]:

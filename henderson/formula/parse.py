@@ -62,6 +62,28 @@ def _is_bar_term(term: str) -> bool:
     return len(split_top_level(inner, "|")) > 1
 
 
+def _strip_redundant_parens(term: str) -> str:
+    """``((1|g))`` -> ``(1|g)``: parentheses around a whole parenthesized term are dropped, as R's parser does."""
+    while term.startswith("((") and _matching_paren(term, 1) == len(term) - 2:
+        term = term[1:-1].strip()
+    return term
+
+
+_NOT_IN_A_GROUP = re.compile(r"[+*^()~|%,]")
+
+
+def _factor_name(name: str, group: str) -> str:
+    """One grouping column of ``group``: a column name (backquotes allowed for names with spaces)."""
+    name = name.strip()
+    if len(name) > 1 and name.startswith("`") and name.endswith("`"):
+        return name[1:-1]
+    if _NOT_IN_A_GROUP.search(name):
+        raise DesignError(f"grouping factor {group!r} is not a column, an interaction (g1:g2) or a nesting "
+                          f"(g1/g2) of columns; write one random term per grouping factor, "
+                          f"e.g. (1|g1) + (1|g2)")
+    return name
+
+
 def _grouping_factors(group: str) -> list[tuple[str, ...]]:
     """Expand ``g1/g2/g3`` into ``[(g1,), (g1, g2), (g1, g2, g3)]``; ``g1:g2`` stays one factor."""
     nested = [p.strip() for p in group.split("/")]
@@ -69,7 +91,7 @@ def _grouping_factors(group: str) -> list[tuple[str, ...]]:
         raise DesignError(f"empty grouping factor in {group!r}")
     out, prefix = [], ()
     for part in nested:
-        prefix = prefix + tuple(s.strip() for s in part.split(":"))
+        prefix = prefix + tuple(_factor_name(s, group) for s in part.split(":"))
         out.append(prefix)
     return out
 
@@ -142,11 +164,12 @@ def split_bar_terms(rhs: str) -> tuple[str, list[str]]:
     while i < len(rhs):
         if rhs[i] == "(":
             j = _matching_paren(rhs, i)
-            if _is_bar_term(rhs[i:j + 1]):
+            term = _strip_redundant_parens(rhs[i:j + 1])
+            if _is_bar_term(term):
                 before = "".join(rest).rstrip()
                 if before.endswith("-"):
-                    raise DesignError(f"a random term cannot be subtracted: {rhs[i:j + 1]!r}")
-                bars.append(rhs[i:j + 1])
+                    raise DesignError(f"a random term cannot be subtracted: {term!r}")
+                bars.append(term)
                 rest.append(" ")
             else:
                 rest.append(rhs[i:j + 1])
@@ -156,6 +179,9 @@ def split_bar_terms(rhs: str) -> tuple[str, list[str]]:
             i += 1
     parts = [t for t in split_top_level("".join(rest), "+") if t]
     fixed = re.sub(r"\s+", " ", re.sub(r"\+\s*-", "- ", " + ".join(parts))).strip()
+    if "|" in fixed:
+        raise DesignError(f"a '|' is left in the fixed part {fixed!r}: a random term must stand on its own "
+                          "in the sum, as '+ (lhs | group)', not inside other parentheses or functions")
     return (fixed if fixed else "1"), bars
 
 
@@ -164,6 +190,8 @@ def parse_formula(formula: str) -> ParsedFormula:
     if not isinstance(formula, str) or "~" not in formula:
         raise DesignError(f"formula must be a string 'response ~ terms', got {formula!r}")
     lhs, rhs = formula.split("~", 1)
+    if "~" in rhs:
+        raise DesignError(f"formula {formula!r} has more than one '~'")
     response = lhs.strip()
     if not response:
         raise DesignError(f"formula {formula!r} has no response")

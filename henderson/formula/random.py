@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from formulaic import model_matrix
 
 from ..errors import DesignError
-from .fixed import r_column_name
+from .fixed import plain_message, r_column_name
 from .parse import RandomSpec
 
 
@@ -80,7 +80,7 @@ def _effects_matrix(lhs: str, data: pd.DataFrame, name: str):
     try:
         mm = model_matrix(lhs, data, na_action="ignore")
     except Exception as exc:
-        raise DesignError(f"cannot build the effects {lhs!r} of random term {name!r}: {exc}") from exc
+        raise DesignError(f"cannot build the effects {lhs!r} of random term {name!r}: {plain_message(exc)}") from exc
     values = np.asarray(mm, dtype=float)
     if values.shape[1] == 0:
         raise DesignError(f"random term ({lhs} | {name}) has no effects")
@@ -112,7 +112,7 @@ def random_term(spec: RandomSpec, data: pd.DataFrame, ids=None) -> RandomTerm:
         codes, levels = _match_levels(codes, levels, ids, spec.name)
     elif len(levels) < 2:
         raise DesignError(f"grouping factor {spec.name!r} has only {len(levels)} level(s); "
-                          "a random effect needs at least 2")
+                          "a random effect needs at least 2 (lme4's check.nlev.gtr.1)")
     values, effects, lhs_spec = _effects_matrix(spec.lhs, data, spec.name)
     n, m = len(data), len(levels)
     rows = np.arange(n)

@@ -50,6 +50,40 @@ def test_malformed_formulas(bad):
         parse_formula(bad)
 
 
+@pytest.mark.parametrize("formula", ["y ~ x + ((1|g))", "y ~ x + (((1 | g)))", "y ~ ((1|g)) + x"])
+def test_redundant_parentheses_around_a_random_term_are_dropped_as_by_lme4(formula):
+    p = parse_formula(formula)
+    assert p.fixed == "x"
+    assert _spec(formula) == [("1", ("g",), "g")]
+
+
+@pytest.mark.parametrize("group", ["g + h", "g * h", "(g)", "g + h/k"])
+def test_grouping_factor_that_is_not_a_column_interaction_or_nesting(group):
+    with pytest.raises(DesignError, match=r"not a column, an interaction \(g1:g2\) or a nesting \(g1/g2\)"):
+        parse_formula(f"y ~ x + (1|{group})")
+
+
+def test_backquoted_grouping_column():
+    assert _spec("y ~ (1|`herd year`)") == [("1", ("herd year",), "herd year")]
+
+
+def test_bar_inside_other_parentheses_is_a_clear_error():
+    with pytest.raises(DesignError, match=r"'\|' is left in the fixed part"):
+        parse_formula("y ~ x + ((1|g) + x)")
+
+
+def test_two_tildes():
+    with pytest.raises(DesignError, match="more than one '~'"):
+        parse_formula("y ~ x ~ z + (1|g)")
+
+
+def test_formulaic_messages_have_no_terminal_colour_codes():
+    d = pd.DataFrame({"y": np.arange(12.0) % 5, "x": np.arange(12.0), "g": list("abc") * 4})
+    with pytest.raises(DesignError, match="cannot parse fixed part") as err:
+        build_design("y ~ x * * x + (1|g)", d)
+    assert "\x1b" not in str(err.value)
+
+
 @pytest.fixture
 def small():
     rng = np.random.default_rng(1)
