@@ -14,6 +14,7 @@ from . import relationships as rel
 from .covariance import TermCovariance, VarianceModel
 from .errors import DesignError
 from .formula import build_design, parse_formula
+from .formula.checks import check_identifiable
 from .mme import build_pattern
 from .reml import Objective, Options, run
 from .results.build import from_solution, from_trace
@@ -93,10 +94,13 @@ class Model:
         when every random term gets a moment start value, one otherwise).
         ``ddf``: denominator degrees of freedom of the fixed-effect t tests, "satterthwaite"
         (as lmerTest; n - p for models with more than a few hundred fixed effects) or "residual" (n - p).
+        Raises DesignError, as lme4 does, for a term without a relationship matrix that has as many
+        levels, or random effects, as there are observations (henderson.formula.checks).
         """
         algorithm = algorithm.lower()
         if algorithm not in ("ai", "em"):
             raise ValueError(f"algorithm must be 'ai' or 'em', got {algorithm!r}")
+        check_identifiable(self.design.n, self.design.terms, set(self.relationships))
         obj = self.objective(method)
         opts = Options(algorithm=algorithm, max_iter=max_iter or (200 if algorithm == "ai" else 5000),
                        tol=tol, tol_change=tol_change, em_start=em_start, callback=callback)

@@ -237,3 +237,67 @@ def test_transformed_response_not_finite_names_the_row(sleep):
 def test_transformed_response_unknown_column(sleep):
     with pytest.raises(DesignError, match="'Reactn'"):
         hd.Model("np.log(Reactn) ~ Days + (1|Subject)", sleep)
+
+
+# --- what cannot be estimated: lme4's default checks (lmerControl "stop") ------------------------
+# The level counts concern estimation: fit() refuses, Model() and solve() at given variances do not.
+
+def _with_obs(sleep):
+    return sleep.assign(obs=[f"r{i}" for i in range(len(sleep))])
+
+
+@pytest.mark.parametrize("formula", ["Reaction ~ Days + (1|obs)", "Reaction ~ Days + (1|Subject) + (1|obs)"])
+def test_a_level_per_observation_is_refused(sleep, formula):
+    """lme4: 'number of levels of each grouping factor must be < number of observations'."""
+    with pytest.raises(DesignError, match=r"\(1 \| obs\) with 180 levels.*check\.nobs\.vs\.nlev"):
+        hd.fit(formula, _with_obs(sleep))
+
+
+def test_a_level_per_observation_can_be_solved_at_given_variances(sleep):
+    """BLUP at known variances is defined (ridge); only estimating both variances is not."""
+    m = hd.Model("Reaction ~ Days + (1|obs)", _with_obs(sleep))
+    r = m.solve(variances={"obs": 100.0, "Residual": 100.0})
+    assert r.random_effects["obs"].shape[0] == 180
+
+
+def test_a_level_per_observation_with_a_relationship_matrix_is_allowed():
+    """Animal model: every animal one record (or none); A tells the genetic effects from the residual."""
+    data, ped, _ = hd.simulate(300, n_generations=3, record_fraction=1.0, seed=4)
+    assert data["id"].is_unique and len(data) < 300             # cows only: more animals than records
+    fit = hd.fit("y ~ 1 + (1|herd) + (1|id)", data, relationships={"id": hd.Pedigree.from_frame(ped)})
+    assert fit.converged and fit.n_levels["id"] == 300
+
+
+def test_as_many_random_effects_as_observations_is_refused(sleep):
+    """lme4: 'number of observations (=36) <= number of random effects (=36) for term (Days | Subject)'."""
+    with pytest.raises(DesignError, match=r"\(= 36\) <= .*\(= 36.*\(Days \| Subject\).*check\.nobs\.vs\.nRE"):
+        hd.fit(FORMULA, sleep[sleep.Days < 2])
+
+
+def test_fewer_random_effects_than_observations_is_accepted_as_by_lme4(sleep):
+    """5 records, 2 subjects: 4 random effects < 5 observations, lme4 fits it (a boundary fit)."""
+    from henderson.formula.checks import check_identifiable
+    m = hd.Model(FORMULA, sleep.iloc[[0, 1, 10, 11, 12]])
+    check_identifiable(m.design.n, m.design.terms, set())
+
+
+def test_as_many_fixed_effects_as_observations_is_refused(sleep):
+    """n = p: no residual degrees of freedom (lme4 fails with 'objective in x0 returns NA')."""
+    d = sleep.iloc[[0, 1, 10, 11, 20, 21]].assign(f=list("abcdef"))
+    with pytest.raises(DesignError, match=r"6 observations for 6 fixed-effect columns.*no residual degrees"):
+        hd.Model("Reaction ~ f + (1|Subject)", d)
+
+
+@pytest.mark.parametrize("rows,formula,message", [
+    ([0], "Reaction ~ Days + (1|Subject)", r"only 1 observation"),
+    ([0, 10], "Reaction ~ Days + (1|Subject)", r"\(1 \| Subject\) with 2 levels.*nobs\.vs\.nlev"),
+    ([0, 10, 20, 30, 40], FORMULA, r"\(Days \| Subject\) with 5 levels.*nobs\.vs\.nlev"),
+])
+def test_tiny_data_give_one_clear_error(sleep, rows, formula, message):
+    """No overflow warnings and no NotPositiveDefiniteError: one DesignError before iterating."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", AliasedColumnsWarning)
+        with pytest.raises(DesignError, match=message) as err:
+            hd.fit(formula, sleep.iloc[rows])
+    assert "constant" not in str(err.value)

@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from formulaic import model_matrix
 
 from ..errors import DesignError, MissingDataWarning
-from .fixed import drop_aliased, fixed_design, required_columns
+from .checks import check_observations, check_several_observations
+from .fixed import drop_aliased, fixed_design, plain_message, required_columns
 from .parse import ParsedFormula, parse_formula
 from .random import RandomTerm, random_term
 
@@ -93,13 +94,14 @@ def _response_column(data: pd.DataFrame, name: str) -> pd.Series:
     try:
         mm = model_matrix(f"0 + {name}", data, na_action="ignore")
     except Exception as exc:
-        raise DesignError(f"cannot evaluate the response {name!r}: {exc}") from exc
+        raise DesignError(f"cannot evaluate the response {name!r}: {plain_message(exc)}") from exc
     if mm.shape[1] != 1:
         raise DesignError(f"response {name!r} is not numeric (it gives {mm.shape[1]} columns)")
     return mm.iloc[:, 0]
 
 
 def _response(data: pd.DataFrame, name: str) -> np.ndarray:
+    """The response as finite floats (not checked for being constant: see _check_not_constant)."""
     col = _response_column(data, name)
     if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
         raise DesignError(f"response {name!r} is not numeric (dtype {col.dtype})")
@@ -108,9 +110,14 @@ def _response(data: pd.DataFrame, name: str) -> np.ndarray:
     if len(bad):
         raise DesignError(f"response {name!r} is not finite at row {col.index[bad[0]]!r} "
                           f"({len(bad)} row(s); e.g. log of a non-positive value)")
-    if np.ptp(y) == 0:
-        raise DesignError(f"response {name!r} is constant ({float(y[0]):g}); nothing to model")
     return y
+
+
+def _check_not_constant(y: np.ndarray, name: str) -> None:
+    """lme4's check.response.not.const (checked after the number of observations, so one record is not 'constant')."""
+    if np.ptp(y) == 0:
+        raise DesignError(f"response {name!r} is constant ({float(y[0]):g}) over {len(y)} observations; "
+                          "nothing to model")
 
 
 def build_design(formula: str, data: pd.DataFrame, ids: dict | None = None) -> Design:
@@ -118,6 +125,9 @@ def build_design(formula: str, data: pd.DataFrame, ids: dict | None = None) -> D
 
     ``ids`` maps a random term's group name (or its grouping column) to the ids of
     its relationship matrix, so that Z has one column per id, including ids without records.
+    Raises DesignError for fewer observations than fixed effects plus one and for a constant
+    response; the level counts that only estimation needs are checked by
+    henderson.formula.checks.check_identifiable.
     """
     if not isinstance(data, pd.DataFrame):
         raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -128,8 +138,11 @@ def build_design(formula: str, data: pd.DataFrame, ids: dict | None = None) -> D
         raise DesignError("the data set is empty" + (" after leaving out rows with missing values"
                                                      if n_dropped else ""))
     y = _response(data, parsed.response)
+    check_several_observations(len(y))
     X, names, spec = fixed_design(parsed.fixed, data)
     X, names, aliased = drop_aliased(X, names)
+    check_observations(len(y), X.shape[1], names)
+    _check_not_constant(y, parsed.response)
     ids = ids or {}
     terms = tuple(random_term(s, data, ids.get(s.name, ids.get(":".join(s.factors)))) for s in parsed.random)
     return Design(formula=formula, parsed=parsed, y=y, X=X, fixed_names=tuple(names), terms=terms,
