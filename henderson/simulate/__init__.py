@@ -34,7 +34,11 @@ def simulate(n_animals: int, n_generations: int = 10, n_herds: int | None = None
     data: id, herd, year, hy, lact, y (records of cows). pedigree: id, sire, dam ("0" unknown), sex, born.
     truth: variances, mean, seed, breeding_values and inbreeding (Series by id), herd_year, permanent.
     Defaults: n_herds = n_animals // 250, sires_per_generation = sqrt(animals per generation).
+    ``n_generations`` >= 1: generation 0 are the founders, so one generation is founders only
+    (no known parents); zero generations hold no animals and are an error.
     """
+    if isinstance(n_generations, bool) or not isinstance(n_generations, (int, np.integer)) or n_generations < 1:
+        raise ValueError(f"n_generations must be an integer >= 1 (1 = founders only), got {n_generations!r}")
     if n_animals < 10 * n_generations:
         raise ValueError(f"n_animals={n_animals} is too small for {n_generations} generations")
     for name, x in (("unknown_dam_fraction", unknown_dam_fraction), ("unknown_sire_fraction", unknown_sire_fraction),
