@@ -79,13 +79,30 @@ def convergence_line(r) -> str:
             f"Newton decrement {r.criteria.get('newton_decrement', np.nan):.2g}")
 
 
+def criterion_label(r) -> str:
+    """Where the criterion was evaluated: lme4's "at convergence" only for a converged fit."""
+    crit = "REML criterion" if r.method == "REML" else "deviance"
+    if r.converged is None:
+        return f"{crit} at the given variances"
+    if r.method == "REML":
+        return f"{crit} at convergence" if r.converged else f"{crit} at the last iteration (NOT converged)"
+    return crit if r.converged else f"{crit} at the last iteration (NOT converged)"
+
+
+def title_line(r) -> str:
+    """'Linear mixed model fit by REML' (lme4) or, for solve(), 'solved at given variances'."""
+    ddf = "Satterthwaite's method" if r.ddf == "satterthwaite" else "residual df (n - p)"
+    if r.converged is None:
+        return f"Linear mixed model solved at given variances (no estimation). t-tests use {ddf}"
+    return ("Linear mixed model fit by " + ("REML" if r.method == "REML" else "maximum likelihood")
+            + f". t-tests use {ddf}")
+
+
 def summary_text(r) -> str:
     """Method and criterion, scaled residuals, random effects, fixed effects (df, t, p) and convergence."""
-    crit = "REML criterion at convergence" if r.method == "REML" else "deviance"
+    crit = criterion_label(r)
     q = np.quantile(r.residuals("standardized"), [0, 0.25, 0.5, 0.75, 1])
-    ddf = "Satterthwaite's method" if r.ddf == "satterthwaite" else "residual df (n - p)"
-    fit = ("Linear mixed model fit by " + ("REML" if r.method == "REML" else "maximum likelihood")
-           + f". t-tests use {ddf}")
+    fit = title_line(r)
     lines = [fit, f"Formula: {r.formula}", "",
              f"{crit}: {r.deviance:.4f}", "",
              f"     AIC      BIC   logLik {'deviance' if r.method == 'ML' else 'REMLcrit'}",

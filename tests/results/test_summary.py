@@ -79,3 +79,21 @@ def test_solve_uses_residual_df(sleep):
     r = sleep.model.solve({"Subject": [[612.1, 9.6], [9.6, 35.1]], "Residual": 655.0})
     assert r.ddf == "residual" and np.all(r.fixed_effects["df"] == 178)
     assert "residual df" in r.summary()
+
+
+def test_solve_summary_makes_no_convergence_claim(sleep):
+    """solve() evaluates the criterion at the given variances: no 'fit by', no 'at convergence'."""
+    r = sleep.model.solve({"Subject": [[612.1, 9.6], [9.6, 35.1]], "Residual": 655.0})
+    text = r.summary()
+    assert "at convergence" not in text and "fit by" not in text
+    assert "solved at given variances (no estimation)" in text
+    np.testing.assert_allclose(_number_after(text, "REML criterion at the given variances"), r.deviance, rtol=1e-6)
+
+
+def test_unconverged_fit_summary_says_so(sleep):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = sleep.model.fit(max_iter=1)
+    assert r.converged is False
+    assert "REML criterion at the last iteration (NOT converged)" in r.summary()
