@@ -163,9 +163,24 @@ def profile_intervals(obj, theta, level: float = 0.95, which=None) -> pd.DataFra
     return pd.DataFrame(rows).set_index("parameter")
 
 
-def wald_intervals(names, estimate, std_error, level: float = 0.95) -> pd.DataFrame:
-    """estimate -/+ z * std_error (normal quantile), as lme4's confint(method='Wald')."""
+def wald_intervals(names, estimate, std_error, level: float = 0.95, log_scale=None) -> pd.DataFrame:
+    """Normal-quantile (Wald) intervals; column ``scale`` says on which scale each was formed.
+
+    scale "identity": estimate -/+ z * std_error, as lme4's confint(method='Wald') for fixed effects
+    (and covariances, which may be negative). scale "log" (rows where ``log_scale`` is true: variances):
+    the Wald interval of log(estimate), whose delta-method standard error is std_error / estimate,
+    mapped back: estimate * exp(-/+ z * std_error / estimate). It lies above zero, as a variance
+    does, and is asymmetric like the profile interval. A variance estimated at 0 has no log-scale
+    interval: lower 0, upper NaN (use the profile interval).
+    """
     z = stats.norm.ppf(0.5 + level / 2)
     est, se = np.asarray(estimate, float), np.asarray(std_error, float)
-    return pd.DataFrame({"estimate": est, "lower": est - z * se, "upper": est + z * se},
-                        index=pd.Index(names, name="parameter"))
+    log = np.zeros(len(est), bool) if log_scale is None else np.asarray(log_scale, bool)
+    lower, upper = est - z * se, est + z * se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.exp(z * se / est)
+    pos = log & (est > 0)
+    lower[pos], upper[pos] = est[pos] / factor[pos], est[pos] * factor[pos]
+    lower[log & ~pos], upper[log & ~pos] = 0.0, np.nan
+    return pd.DataFrame({"estimate": est, "lower": lower, "upper": upper,
+                         "scale": np.where(log, "log", "identity")}, index=pd.Index(names, name="parameter"))

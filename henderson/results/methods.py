@@ -107,7 +107,10 @@ class InferenceMethods:
     # -- variance components ------------------------------------------------------------------
     def confint(self, method: str = "wald", level: float = 0.95) -> pd.DataFrame:
         """Confidence intervals: 'wald' (fixed effects and variance components, normal quantiles) or
-        'profile' (standard deviations, correlations and sigma by the profile ML likelihood, as lme4)."""
+        'profile' (standard deviations, correlations and sigma by the profile ML likelihood, as lme4).
+
+        Wald intervals of variances are formed on the log scale (never below zero; column ``scale``),
+        those of fixed effects and covariances on the natural scale (inference.profile.wald_intervals)."""
         method = method.lower()
         if method == "wald":
             fe = self.fixed_effects
@@ -115,7 +118,8 @@ class InferenceMethods:
             names = list(fe.index) + [("/".join(x for x in r if x)) for r in
                                       vc[["group", "term1", "term2"]].itertuples(index=False)]
             return _prof.wald_intervals(names, np.r_[fe["estimate"], vc["estimate"]],
-                                        np.r_[fe["std_error"], vc["std_error"]], level)
+                                        np.r_[fe["std_error"], vc["std_error"]], level,
+                                        log_scale=np.r_[np.zeros(len(fe), bool), vc["term2"] == ""])
         if method == "profile":
             key = ("profile", level)
             if key not in self.cache:
