@@ -8,6 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 import henderson as hd
+from conftest import load_reference
+from henderson.formula.checks import check_identifiable
 from henderson.errors import (AliasedColumnsWarning, ConvergenceWarning, DesignError, MissingDataWarning,
                               NotPositiveDefiniteError)
 
@@ -274,11 +276,22 @@ def test_as_many_random_effects_as_observations_is_refused(sleep):
         hd.fit(FORMULA, sleep[sleep.Days < 2])
 
 
-def test_fewer_random_effects_than_observations_is_accepted_as_by_lme4(sleep):
-    """5 records, 2 subjects: 4 random effects < 5 observations, lme4 fits it (a boundary fit)."""
-    from henderson.formula.checks import check_identifiable
-    m = hd.Model(FORMULA, sleep.iloc[[0, 1, 10, 11, 12]])
-    check_identifiable(m.design.n, m.design.terms, set())
+LME4_CHECKS = load_reference("lme4_checks.json")["cases"]
+
+
+@pytest.mark.parametrize("case", LME4_CHECKS, ids=[c["name"] for c in LME4_CHECKS])
+def test_refused_exactly_where_lme4_refuses(sleep, case):
+    """lme4's verdict on small designs (tests/reference/make_lme4_checks.R): where lme4 stops, fit() raises
+    DesignError before iterating; where lme4 fits, the model passes henderson's checks too."""
+    d = _with_obs(sleep).iloc[case["rows"]].assign(f=case.get("f", "a"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AliasedColumnsWarning)
+        if case["lme4"] == "error":
+            with pytest.raises(DesignError):
+                hd.fit(case["formula"], d)
+        else:
+            m = hd.Model(case["formula"], d)
+            check_identifiable(m.design.n, m.design.terms, set())
 
 
 def test_as_many_fixed_effects_as_observations_is_refused(sleep):
