@@ -270,6 +270,19 @@ def test_a_level_per_observation_with_a_relationship_matrix_is_allowed():
     assert fit.converged and fit.n_levels["id"] == 300
 
 
+def test_one_observation_left_after_missing_values(sleep):
+    d = sleep.iloc[:3].copy()
+    d.loc[[1, 2], "Reaction"] = np.nan
+    with pytest.warns(MissingDataWarning), pytest.raises(DesignError, match=r"only 1 observation \(2 row"):
+        hd.Model(FORMULA, d)
+
+
+def test_grouping_factor_named_once_when_shared_by_terms(sleep):
+    with pytest.raises(DesignError, match=r"obs\) with 180 levels;") as err:
+        hd.fit("Reaction ~ Days + (1|obs) + (0 + Days|obs)", _with_obs(sleep))
+    assert str(err.value).count("| obs") == 1
+
+
 def test_as_many_random_effects_as_observations_is_refused(sleep):
     """lme4: 'number of observations (=36) <= number of random effects (=36) for term (Days | Subject)'."""
     with pytest.raises(DesignError, match=r"\(= 36\) <= .*\(= 36.*\(Days \| Subject\).*check\.nobs\.vs\.nRE"):

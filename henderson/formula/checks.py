@@ -20,11 +20,12 @@ from ..errors import DesignError
 from .random import RandomTerm
 
 
-def check_several_observations(n: int) -> None:
+def check_several_observations(n: int, n_dropped: int = 0) -> None:
     """One observation cannot estimate anything (said before the response is called constant)."""
     if n < 2:
-        raise DesignError(f"only {n} observation: a mixed model needs more observations than fixed effects "
-                          "and than levels of each grouping factor")
+        left = f" ({n_dropped} row(s) with missing values left out)" if n_dropped else ""
+        raise DesignError(f"only {n} observation{left}: a mixed model needs more observations than fixed "
+                          "effects and than levels of each grouping factor")
 
 
 def check_observations(n: int, p: int, fixed_names) -> None:
@@ -41,9 +42,14 @@ def _label(t: RandomTerm) -> str:
 
 def check_levels(terms: tuple[RandomTerm, ...], n: int, related) -> None:
     """lme4's check.nobs.vs.nlev: each grouping factor without a relationship matrix has fewer levels than n."""
-    bad = [t for t in terms if t.name not in related and t.m >= n]
+    first = {}
+    for t in terms:
+        if t.name not in related and t.m >= n:
+            first.setdefault(t.factors, t)                     # one per grouping factor, as lme4 lists them
+    bad = list(first.values())
     if bad:
-        terms_text = ", ".join(f"{_label(t)} with {t.m} levels" for t in bad[:10])
+        terms_text = ", ".join(f"{_label(t)} with {t.m} levels" for t in bad[:10]) + \
+            (f" ({len(bad)} grouping factors)" if len(bad) > 10 else "")
         raise DesignError(f"number of levels of each grouping factor must be < number of observations (= {n}): "
                           f"{terms_text}; each level's effect cannot be told apart from the residual "
                           "(lme4's check.nobs.vs.nlev). Drop the term, or give it a relationship matrix")

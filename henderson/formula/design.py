@@ -138,7 +138,7 @@ def build_design(formula: str, data: pd.DataFrame, ids: dict | None = None) -> D
         raise DesignError("the data set is empty" + (" after leaving out rows with missing values"
                                                      if n_dropped else ""))
     y = _response(data, parsed.response)
-    check_several_observations(len(y))
+    check_several_observations(len(y), n_dropped)
     X, names, spec = fixed_design(parsed.fixed, data)
     X, names, aliased = drop_aliased(X, names)
     check_observations(len(y), X.shape[1], names)
