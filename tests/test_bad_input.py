@@ -1,6 +1,8 @@
 """Bad input: typed errors and warnings that name the offending column, level or term."""
+import json
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,10 +10,9 @@ import pytest
 import scipy.sparse as sp
 
 import henderson as hd
-from conftest import load_reference
-from henderson.formula.checks import check_identifiable
 from henderson.errors import (AliasedColumnsWarning, ConvergenceWarning, DesignError, MissingDataWarning,
                               NotPositiveDefiniteError)
+from henderson.formula.checks import check_identifiable
 
 FORMULA = "Reaction ~ Days + (Days|Subject)"
 
@@ -289,7 +290,7 @@ def test_as_many_random_effects_as_observations_is_refused(sleep):
         hd.fit(FORMULA, sleep[sleep.Days < 2])
 
 
-LME4_CHECKS = load_reference("lme4_checks.json")["cases"]
+LME4_CHECKS = json.loads((Path(__file__).parent / "reference" / "lme4_checks.json").read_text())["cases"]
 
 
 @pytest.mark.parametrize("case", LME4_CHECKS, ids=[c["name"] for c in LME4_CHECKS])
