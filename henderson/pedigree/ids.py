@@ -22,7 +22,8 @@ def normalize_ids(values) -> np.ndarray:
     """Map ids to strings: integers -> "6489", integral floats 6489.0 -> "6489", strings stripped.
 
     Text "6489.0" (an integral float written as text) -> "6489". Non-integral floats keep their
-    shortest repr ("1.5"); missing values (None, NaN, pd.NA, NaT) become None. Returns an object ndarray of str/None, one entry per input value.
+    shortest repr ("1.5"); missing values (None, NaN, pd.NA, NaT) become None. Returns an object
+    ndarray of str/None, one entry per input value.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(_as_1d(values))
     s = s.reset_index(drop=True)
