@@ -138,8 +138,8 @@ def number(df, id="id", sire="sire", dam="dam", unknown=None, sire_as_dam="error
         encoded = encode(ids, sires, dams)
     names, s, d = encoded
     m = len(ids)
-    check_parents(names, s[:m], d[:m], sire_as_dam)
-    check_unlisted(names, s[:m], d[:m], m, unknown, parents_not_listed)
+    check_unlisted(names, s[:m], d[:m], m, unknown, parents_not_listed)  # first: a code in both columns
+    check_parents(names, s[:m], d[:m], sire_as_dam)                       # is no sire used as dam
     added = names[m:]
     gen = generations(s, d, names)
     perm = parents_first(gen)

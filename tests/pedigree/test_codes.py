@@ -29,6 +29,13 @@ def test_undeclared_code_shared_by_animals_is_an_error(code):
     assert "unknown=" in msg and "--unknown-parent" in msg and "parents_not_listed='founders'" in msg
 
 
+def test_code_in_both_parent_columns_is_reported_as_a_code_not_as_a_sire_used_as_dam():
+    rows = [("a", "UNKNOWN", "UNKNOWN"), ("b", "UNKNOWN", "UNKNOWN"), ("c", "a", "b")]
+    with pytest.raises(PedigreeError, match=r"'UNKNOWN' \(2 animals\) are never listed"):
+        Pedigree.from_frame(frame(rows))
+    assert Pedigree.from_frame(frame(rows), unknown=["UNKNOWN"]).n == 3
+
+
 @pytest.mark.parametrize("code", ["UNKNOWN", "-", "00"])
 def test_declared_code_is_unknown(code):
     ped = Pedigree.from_frame(herd(code), unknown=["0", code])
