@@ -166,12 +166,12 @@ def _renamed(missing, unknown):
     return missing
 
 
-SEPARATORS = {"whitespace": r"\s+", "tab": "\t", "comma": ",", "semicolon": ";"}
+SEPARATORS = {"whitespace": r"\s+", "tab": "\t", r"\t": "\t", "comma": ",", "semicolon": ";"}
 
 
 def csv_separator(sep: str) -> str:
     """The pandas separator for ``sep``: "whitespace" (runs of blanks and tabs, as renumf90 reads),
-    "tab", "comma", "semicolon", or the separator itself."""
+    "tab" (or a typed backslash-t), "comma", "semicolon", or the separator itself."""
     return SEPARATORS.get(sep, sep)
 
 

@@ -129,3 +129,12 @@ def test_read_pedigree_whitespace_and_headerless(tmp_path):
     ped = read_pedigree(path, id=0, sire=1, dam=2, sep="whitespace", header=None)
     assert ped.inbreeding["40"] == pytest.approx(0.25)
     assert ped.n == 4
+
+
+@pytest.mark.parametrize("sep", ["tab", r"\t", "\t"])
+def test_read_pedigree_tab_separated(tmp_path, sep):
+    path = tmp_path / "ped.tsv"
+    path.write_text("id\tsire\tdam\n1\t0\t0\n2\t0\t0\n3\t1\t2\n4\t3\t2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_pedigree(path, sep=sep).inbreeding["4"] == pytest.approx(0.25)
