@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--formula", help="model formula, e.g. 'y ~ x + (1|herd) + (1|id)'")
     f.add_argument("--pedigree", help="pedigree table with columns id, sire, dam")
     f.add_argument("--pedigree-term", help="grouping factor the pedigree applies to (default: id)")
+    _pedigree_flags(f)
     f.add_argument("--method", choices=["REML", "ML", "reml", "ml"])
     f.add_argument("--algorithm", choices=["ai", "em", "AI", "EM"])
     f.add_argument("--factor", action="append", dest="factors", metavar="COL", help="make COL categorical")
@@ -61,6 +62,25 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     _verbosity(s)
     return p
+
+
+def _pedigree_flags(f):
+    """Flags of the pedigree file's layout and its unknown-parent, selfing and unlisted-parent options."""
+    f.add_argument("--pedigree-sep", metavar="SEP", dest="pedigree_sep",
+                   help="pedigree field separator: ',' (default), 'whitespace' (blanks/tabs, as renumf90), 'tab', ';'")
+    f.add_argument("--pedigree-header", choices=["yes", "none"], dest="pedigree_header",
+                   help="'none' for a pedigree file without a header line (columns by position, default 1,2,3)")
+    f.add_argument("--pedigree-columns", metavar="ID,SIRE,DAM", dest="pedigree_columns",
+                   help="1-based positions of the id, sire and dam columns, e.g. 1,2,3")
+    f.add_argument("--unknown-parent", action="append", metavar="CODE", dest="pedigree_unknown",
+                   help="unknown-parent code, repeatable (replaces the defaults 0, NA, '.'; empty cells are "
+                        "always unknown), e.g. --unknown-parent 0 --unknown-parent=-")
+    f.add_argument("--sire-as-dam", choices=["error", "warn", "allow"], dest="pedigree_sire_as_dam",
+                   help="an id used as sire and as dam, selfing included: error (default), warn, or allow "
+                        "(plants, fish)")
+    f.add_argument("--parents-not-listed", choices=["check", "founders"], dest="pedigree_parents_not_listed",
+                   help="parents never listed as animals: check (default: added as founders, but an error for "
+                        "code-like values such as '-' or 'UNKNOWN' shared by animals) or founders (accept all)")
 
 
 def _verbosity(p):

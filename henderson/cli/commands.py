@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import error
 from .batch import format_table, run_batch
-from .jobspec import JobFileError, finish, load_batch, load_job, resolve_paths
+from .jobspec import PEDIGREE_OPTIONS, JobFileError, finish, load_batch, load_job, resolve_paths
 from .progress import IterationPrinter, JobBar
 from .runjob import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK, run_job
 
@@ -16,7 +16,8 @@ def _fit_overrides(args) -> dict:
     return {"data": args.data, "formula": args.formula, "pedigree": args.pedigree,
             "pedigree_term": args.pedigree_term, "method": args.method, "algorithm": args.algorithm,
             "factors": args.factors, "scale": args.scale, "subset": args.subset, "max_iter": args.max_iter,
-            "tol": args.tol, "ordering": args.ordering, "out": args.out}
+            "tol": args.tol, "ordering": args.ordering, "out": args.out,
+            **{k: getattr(args, k) for k in PEDIGREE_OPTIONS}}
 
 
 def fit(args) -> int:

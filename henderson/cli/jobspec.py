@@ -15,7 +15,11 @@ FIELDS = {
     "pedigree_id": str, "pedigree_sire": str, "pedigree_dam": str, "method": str, "algorithm": str,
     "factors": list, "scale": list, "subset": str, "max_iter": int, "tol": float, "em_start": int,
     "ordering": str,
+    "pedigree_unknown": list, "pedigree_sire_as_dam": str, "pedigree_parents_not_listed": str,
+    "pedigree_sep": str, "pedigree_header": str, "pedigree_columns": str,
 }
+PEDIGREE_OPTIONS = ("pedigree_unknown", "pedigree_sire_as_dam", "pedigree_parents_not_listed", "pedigree_sep",
+                    "pedigree_header", "pedigree_columns")  # command-line flags with these dests set these keys
 PATHS = ("data", "pedigree", "out")
 ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")  # as henderson.reml.objective.ORDERINGS
 DEFAULTS = {"method": "REML", "algorithm": "ai", "pedigree_term": "id", "pedigree_id": "id",

@@ -54,24 +54,43 @@ class _Stage:
         raise InputProblem(self.file, _strip_file(msg, self.file)) from exc
 
 
+def _read_pedigree(job: dict):
+    """The job's Pedigree: file layout (pedigree_sep, pedigree_header, pedigree_columns or the
+    pedigree_id/sire/dam names) and options (pedigree_unknown, pedigree_sire_as_dam,
+    pedigree_parents_not_listed); errors as DesignError/PedigreeError."""
+    from ..io.data import read_pedigree_table
+    from ..pedigree import Pedigree
+    from ..pedigree.build import SIRE_AS_DAM
+    from ..pedigree.codes import DEFAULT_UNKNOWN, PARENTS_NOT_LISTED
+    options = {"sire_as_dam": job.get("pedigree_sire_as_dam") or "error",
+               "parents_not_listed": job.get("pedigree_parents_not_listed") or "check"}
+    for key, choices in (("sire_as_dam", SIRE_AS_DAM), ("parents_not_listed", PARENTS_NOT_LISTED)):
+        if options[key] not in choices:
+            raise DesignError(f"pedigree_{key} must be one of {', '.join(choices)}; got {options[key]!r}")
+    table = read_pedigree_table(job["pedigree"], sep=job.get("pedigree_sep") or ",",
+                                header=job.get("pedigree_header") or "yes", columns=job.get("pedigree_columns"),
+                                names=(job["pedigree_id"], job["pedigree_sire"], job["pedigree_dam"]))
+    return Pedigree.from_frame(table, *table.columns, unknown=job.get("pedigree_unknown") or DEFAULT_UNKNOWN,
+                               **options)
+
+
 def load_inputs(job: dict):
-    """(data frame, relationships dict) of a job, with transforms applied."""
+    """(data frame, relationships dict) of a job, with transforms applied.
+
+    The pedigree term's column is read as text and normalized as pedigree ids are ("6489.0" is 6489).
+    """
+    from ..pedigree import normalize_ids
     term = job.get("pedigree_term")
     text_cols = list(job.get("factors", [])) + ([term] if job.get("pedigree") else [])
     with _Stage(job["data"]):
         df = read_table(job["data"], columns_as_text=text_cols)
+        if job.get("pedigree") and term in df.columns:
+            df[term] = normalize_ids(df[term])
         df = prepare_data(df, job.get("subset"), job.get("factors", []), job.get("scale", []), label=job["data"])
     rels = None
     if job.get("pedigree"):
-        from ..pedigree import Pedigree
         with _Stage(job["pedigree"]):
-            ped_df = read_table(job["pedigree"], columns_as_text=[job["pedigree_id"], job["pedigree_sire"],
-                                                                  job["pedigree_dam"]])
-            if any(c not in ped_df.columns for c in (job["pedigree_id"], job["pedigree_sire"], job["pedigree_dam"])):
-                raise DesignError(f"needs columns {job['pedigree_id']!r}, {job['pedigree_sire']!r}, "
-                                  f"{job['pedigree_dam']!r}; has {list(ped_df.columns)}")
-            ped = Pedigree.from_frame(ped_df, id=job["pedigree_id"], sire=job["pedigree_sire"],
-                                      dam=job["pedigree_dam"])
+            ped = _read_pedigree(job)
             if term not in df.columns:
                 raise InputProblem(job["data"], f"pedigree term {term!r} is not a column of the data")
             ped.positions(df[term].dropna().unique())  # PedigreeError naming the animals not in the pedigree

@@ -1,8 +1,10 @@
 """From a table of (id, sire, dam) rows to a checked, parents-first numbering of the animals.
 
 Ids are normalized strings; unknown-parent codes become -1; parents that are never listed as
-animals are added as founders. Checks: conflicting duplicate rows, self-parenthood, an id used
-both as sire and dam, and loops (an animal that is its own ancestor).
+animals are added as founders unless they look like undeclared codes (see
+:mod:`henderson.pedigree.codes`). Checks: conflicting duplicate rows, self-parenthood, an id used
+both as sire and dam (``sire_as_dam``: "error"; "warn"; "allow" for plants and fish, where selfing
+and hermaphrodite parents are legitimate), and loops (an animal that is its own ancestor).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from henderson.errors import PedigreeError, PedigreeWarning
-from henderson.pedigree.ids import DEFAULT_MISSING, missing_mask, normalize_ids
+from henderson.pedigree.codes import DEFAULT_UNKNOWN, PARENTS_NOT_LISTED, check_unlisted, unknown_mask
+from henderson.pedigree.ids import normalize_ids, show_ids
 from henderson.pedigree.order import generations, parents_first
 
-SHOW = 10  # how many ids a message lists before "..."
+SIRE_AS_DAM = ("error", "warn", "allow")
 
 
 @dataclass(frozen=True)
@@ -31,29 +34,24 @@ class Numbered:
     added_founders: np.ndarray
 
 
-def _some(names, limit: int = SHOW) -> str:
-    names = [str(x) for x in names]
-    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
-    return ", ".join(repr(x) for x in names[:limit]) + more
-
-
 def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
     if name not in df.columns:
-        raise PedigreeError(f"{role} column {name!r} is not in the pedigree table; columns are {list(df.columns)}")
+        raise PedigreeError(f"{role} column {name!r} is not in the pedigree table; columns are "
+                            f"{show_ids(df.columns)}")
     return df[name]
 
 
-def normalized_columns(df, id, sire, dam, missing):
+def normalized_columns(df, id, sire, dam, unknown):
     """Normalized id/sire/dam arrays; unknown parents as None; PedigreeError for rows without an id."""
     ids = normalize_ids(_column(df, id, "id"))
     sires = normalize_ids(_column(df, sire, "sire"))
     dams = normalize_ids(_column(df, dam, "dam"))
-    bad = missing_mask(ids, missing)
+    bad = unknown_mask(ids, unknown)
     if bad.any():
         rows = df.index[bad]
-        raise PedigreeError(f"pedigree rows {_some(rows)} have a missing id (column {id!r})")
-    sires[missing_mask(sires, missing)] = None
-    dams[missing_mask(dams, missing)] = None
+        raise PedigreeError(f"pedigree rows {show_ids(rows)} have a missing id (column {id!r})")
+    sires[unknown_mask(sires, unknown)] = None
+    dams[unknown_mask(dams, unknown)] = None
     return ids, sires, dams
 
 
@@ -65,10 +63,10 @@ def drop_duplicates(ids, sires, dams):
     variants = rows.groupby("id", sort=False)[["sire", "dam"]].nunique()
     conflict = variants.index[(variants > 1).any(axis=1)]
     if len(conflict):
-        raise PedigreeError(f"animals listed twice with different parents: {_some(conflict)}")
+        raise PedigreeError(f"animals listed twice with different parents: {show_ids(conflict)}")
     names = pd.unique(rows["id"])
     warnings.warn(
-        f"dropped repeated identical pedigree rows of {len(names)} animals: {_some(names)}",
+        f"dropped repeated identical pedigree rows of {len(names)} animals: {show_ids(names)}",
         PedigreeWarning,
         stacklevel=4,
     )
@@ -77,26 +75,37 @@ def drop_duplicates(ids, sires, dams):
 
 
 def check_parents(names, sire, dam, sire_as_dam):
-    """PedigreeError for self-parents; PedigreeError/Warning for ids used as both sire and dam."""
+    """PedigreeError for self-parents; for ids used as both sire and dam (selfing included) a
+    PedigreeError (sire_as_dam="error"), a PedigreeWarning ("warn") or nothing ("allow")."""
     m = len(sire)
     own = np.arange(m)
     selfish = (sire == own) | (dam == own)
     if selfish.any():
-        raise PedigreeError(f"animals that are their own parent: {_some(names[:m][selfish])}")
+        raise PedigreeError(f"animals that are their own parent: {show_ids(names[:m][selfish])}")
     n = len(names)
     as_sire = np.zeros(n, bool)
     as_dam = np.zeros(n, bool)
     as_sire[sire[sire >= 0]] = True
     as_dam[dam[dam >= 0]] = True
     both = np.flatnonzero(as_sire & as_dam)
-    if both.size:
-        msg = f"ids used both as sire and as dam: {_some(names[both])}"
-        if sire_as_dam == "warn":
-            warnings.warn(msg, PedigreeWarning, stacklevel=4)
-        elif sire_as_dam == "error":
-            raise PedigreeError(msg)
-        else:
-            raise ValueError(f"sire_as_dam must be 'error' or 'warn', not {sire_as_dam!r}")
+    if not both.size or sire_as_dam == "allow":
+        return
+    selfed = names[:m][(sire == dam) & (sire >= 0)]
+    msg = f"ids used both as sire and as dam: {show_ids(names[both])}"
+    msg += f"; animals with sire == dam (selfing): {show_ids(selfed)}" if selfed.size else ""
+    if sire_as_dam == "warn":
+        warnings.warn(msg, PedigreeWarning, stacklevel=4)
+        return
+    raise PedigreeError(msg + ". Where selfing and hermaphrodite parents are legitimate (plants, fish), pass "
+                        "sire_as_dam='allow' (command line: --sire-as-dam allow; job file: pedigree_sire_as_dam)")
+
+
+def check_options(sire_as_dam, parents_not_listed) -> None:
+    """ValueError for an option value outside its choices."""
+    if sire_as_dam not in SIRE_AS_DAM:
+        raise ValueError(f"sire_as_dam must be one of {SIRE_AS_DAM}, not {sire_as_dam!r}")
+    if parents_not_listed not in PARENTS_NOT_LISTED:
+        raise ValueError(f"parents_not_listed must be one of {PARENTS_NOT_LISTED}, not {parents_not_listed!r}")
 
 
 def encode(ids, sires, dams):
@@ -117,24 +126,21 @@ def encode(ids, sires, dams):
     return names, sire, dam
 
 
-def number(df, id="id", sire="sire", dam="dam", missing=None, sire_as_dam="error") -> Numbered:
+def number(df, id="id", sire="sire", dam="dam", unknown=None, sire_as_dam="error",
+           parents_not_listed="check") -> Numbered:
     """Check the table and number its animals parents-first (see module docstring)."""
-    missing = DEFAULT_MISSING if missing is None else tuple(missing)
-    ids, sires, dams = normalized_columns(df, id, sire, dam, missing)
+    check_options(sire_as_dam, parents_not_listed)
+    unknown = DEFAULT_UNKNOWN if unknown is None else tuple(unknown)
+    ids, sires, dams = normalized_columns(df, id, sire, dam, unknown)
     encoded = encode(ids, sires, dams)
     if encoded is None:  # some id is listed more than once
         ids, sires, dams = drop_duplicates(ids, sires, dams)
         encoded = encode(ids, sires, dams)
     names, s, d = encoded
     m = len(ids)
-    check_parents(names, s[:m], d[:m], sire_as_dam)
+    check_unlisted(names, s[:m], d[:m], m, unknown, parents_not_listed)  # first: a code in both columns
+    check_parents(names, s[:m], d[:m], sire_as_dam)                       # is no sire used as dam
     added = names[m:]
-    if added.size:
-        warnings.warn(
-            f"{added.size} parents are not listed as animals and were added as founders: {_some(added)}",
-            PedigreeWarning,
-            stacklevel=3,
-        )
     gen = generations(s, d, names)
     perm = parents_first(gen)
     inverse = np.empty_like(perm)

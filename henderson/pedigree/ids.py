@@ -1,22 +1,29 @@
 """Animal identifiers as normalized strings.
 
 Pedigree files and data files often disagree on the type of an id (6489, "6489", 6489.0, " 6489"),
-so every id is compared through :func:`normalize_ids`, which maps all of these to "6489".
+so every id is compared through :func:`normalize_ids`, which maps all of these to "6489". Text that
+is an integral float as pandas writes one ("6489.0", from a float column with NaN) is the number
+6489 too; text ids otherwise keep their form ("007" stays "007").
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-DEFAULT_MISSING = ("", "0", "NA", ".", float("nan"))
+SHOW = 10  # how many ids a message lists before "... (N in all)"
+WIDTH = 40  # longest id a message shows in full
+_FLOAT_TEXT = re.compile(r"[+-]?[0-9]+\.0+")
 
 
 def normalize_ids(values) -> np.ndarray:
     """Map ids to strings: integers -> "6489", integral floats 6489.0 -> "6489", strings stripped.
 
-    Non-integral floats keep their shortest repr ("1.5"); missing values (None, NaN, pd.NA, NaT)
-    become None. Returns an object ndarray of str/None, one entry per input value.
+    Text "6489.0" (an integral float written as text) -> "6489". Non-integral floats keep their
+    shortest repr ("1.5"); missing values (None, NaN, pd.NA, NaT) become None. Returns an object
+    ndarray of str/None, one entry per input value.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(_as_1d(values))
     s = s.reset_index(drop=True)
@@ -64,7 +71,7 @@ def _normalize_scalar(v):
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, str):
-        return v.strip()
+        return _drop_float_suffix(v.strip())
     if isinstance(v, (bool, np.bool_)):
         return str(v)
     if isinstance(v, (int, np.integer)):
@@ -74,7 +81,7 @@ def _normalize_scalar(v):
             return None
         return _normalize_floats(np.array([float(v)]))[0]
     if isinstance(v, bytes):
-        return v.decode().strip()
+        return _drop_float_suffix(v.decode().strip())
     return str(v).strip()
 
 
@@ -83,11 +90,28 @@ def _normalize_objects(s: pd.Series) -> np.ndarray:
     kind = pd.api.types.infer_dtype(s, skipna=True)
     values = s.to_numpy(dtype=object)
     if kind in ("string", "empty"):
-        return np.array([x.strip() if isinstance(x, str) else None for x in values], dtype=object)
+        out = np.array([x.strip() if isinstance(x, str) else None for x in values], dtype=object)
+        dotted = [k for k, x in enumerate(out) if x is not None and "." in x]
+        out[dotted] = [_drop_float_suffix(x) for x in out[dotted]]
+        return out
     return np.array([_normalize_scalar(v) for v in values], dtype=object)
 
 
-def missing_mask(ids: np.ndarray, missing=DEFAULT_MISSING) -> np.ndarray:
-    """True where a normalized id (str or None) is an unknown-parent code; None always counts."""
-    codes = {c for c in normalize_ids(list(missing)) if c is not None} if len(missing) else set()
-    return np.fromiter((x is None or x in codes for x in ids), dtype=bool, count=len(ids))
+def _drop_float_suffix(text: str) -> str:
+    """ "6489.0" -> "6489" (an integral float written as text); any other text unchanged."""
+    return text[: text.index(".")] if _FLOAT_TEXT.fullmatch(text) else text
+
+
+def show_ids(names, notes=None, limit: int = SHOW) -> str:
+    """The first ``limit`` ids quoted (each cut to WIDTH characters), then "... (N in all)" if there are more.
+
+    ``notes``, parallel to ``names``, adds a parenthesized note to each shown id: "'-' (4812 animals)".
+    """
+    names = list(names)
+    shown = []
+    for k, x in enumerate(names[:limit]):
+        text = str(x)
+        text = repr(text if len(text) <= WIDTH else text[: WIDTH - 3] + "...")
+        shown.append(text if notes is None else f"{text} ({notes[k]})")
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(shown) + more

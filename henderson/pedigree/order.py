@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from henderson.errors import PedigreeError
+from henderson.pedigree.ids import SHOW
 
 
 @njit(cache=True)
@@ -65,7 +66,9 @@ def generations(sire: np.ndarray, dam: np.ndarray, names: np.ndarray) -> np.ndar
     """g_i = 1 + max(g_sire, g_dam); raises PedigreeError naming the loop if an animal is its own ancestor."""
     gen, loop = _generations(np.asarray(sire, np.int64), np.asarray(dam, np.int64))
     if loop.size:
-        path = " -> ".join(str(names[k]) for k in loop)
+        steps = [str(names[k]) for k in loop]
+        path = " -> ".join(steps) if len(steps) <= SHOW + 1 else (
+            " -> ".join(steps[:SHOW]) + f" -> ... -> {steps[-1]} ({len(steps) - 1} animals in the loop)")
         raise PedigreeError(
             f"animal {names[loop[0]]!r} is its own ancestor: {path} (each '->' points to a parent)"
         )

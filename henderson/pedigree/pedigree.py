@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -12,8 +14,9 @@ from numba import njit
 
 from henderson.errors import PedigreeError
 from henderson.pedigree.ainverse import ainverse_matrix, logdet_a
-from henderson.pedigree.build import _some, number
-from henderson.pedigree.ids import DEFAULT_MISSING, normalize_ids
+from henderson.pedigree.build import number
+from henderson.pedigree.codes import DEFAULT_UNKNOWN
+from henderson.pedigree.ids import normalize_ids, show_ids
 from henderson.pedigree.inbreeding import inbreeding_and_d
 
 
@@ -68,10 +71,25 @@ class Pedigree:
                 raise PedigreeError("Pedigree.generation must exceed the generation of each known parent")
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, id="id", sire="sire", dam="dam", missing=DEFAULT_MISSING,
-                   sire_as_dam="error") -> "Pedigree":
-        """Check and sort a table of (id, sire, dam) rows; `missing` lists the unknown-parent codes."""
-        num = number(df, id=id, sire=sire, dam=dam, missing=missing, sire_as_dam=sire_as_dam)
+    def from_frame(cls, df: pd.DataFrame, id="id", sire="sire", dam="dam", unknown=DEFAULT_UNKNOWN,
+                   sire_as_dam="error", parents_not_listed="check", missing=None) -> "Pedigree":
+        """Check and sort a table of (id, sire, dam) rows.
+
+        unknown: the unknown-parent codes (default NaN, "", "0", "NA", "."); a list given here replaces
+            the defaults, and empty cells and NaN stay unknown. Codes compare as ids do: 0, 0.0 and "0"
+            are one code.
+        sire_as_dam: an id used both as sire and as dam, selfing (sire == dam) included: "error"
+            (default, animals), "warn", or "allow" (plants, fish: hermaphrodites and selfing are
+            legitimate; F and A^-1 stay exact).
+        parents_not_listed: "check" (default) adds parents that are never listed as animals as
+            founders with a PedigreeWarning, but raises PedigreeError for one that looks like an
+            undeclared unknown-parent code ("-", "*", "00", "0.0", "UNKNOWN"...) and is the parent of
+            two or more animals; "founders" adds every unlisted parent as a founder, silently.
+        missing: deprecated name of ``unknown``.
+        """
+        unknown = _renamed(missing, unknown)
+        num = number(df, id=id, sire=sire, dam=dam, unknown=unknown, sire_as_dam=sire_as_dam,
+                     parents_not_listed=parents_not_listed)
         return cls(num.ids, num.sire, num.dam, num.generation, num.added_founders)
 
     @property
@@ -119,9 +137,7 @@ class Pedigree:
         pos = self.index.get_indexer(keys)
         if np.any(pos < 0):
             unknown = pd.unique(pd.Series(keys[pos < 0], dtype=object))
-            raise PedigreeError(
-                f"{len(unknown)} ids are not in the pedigree: {', '.join(repr(x) for x in unknown)}"
-            )
+            raise PedigreeError(f"{len(unknown)} ids are not in the pedigree: {show_ids(unknown)}")
         return pos
 
     def prune(self, keep_ids) -> "Pedigree":
@@ -139,8 +155,34 @@ class Pedigree:
         return Pedigree(self.ids[idx], s, d, self.generation[idx], added)
 
 
-def read_pedigree(path, id="id", sire="sire", dam="dam", sep=",", missing=DEFAULT_MISSING,
-                  sire_as_dam="error", **read_csv_options) -> Pedigree:
-    """Pedigree.from_frame of a delimited text file read with every column as text."""
-    df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, **read_csv_options)
-    return Pedigree.from_frame(df, id=id, sire=sire, dam=dam, missing=missing, sire_as_dam=sire_as_dam)
+def _renamed(missing, unknown):
+    """``unknown``, or the deprecated ``missing`` (DeprecationWarning) when that was given instead."""
+    if missing is None:
+        return unknown
+    if unknown is not DEFAULT_UNKNOWN:
+        raise TypeError("give the unknown-parent codes as unknown= only (missing= is its deprecated name)")
+    warnings.warn("Pedigree option missing= is deprecated; use unknown= (the unknown-parent codes)",
+                  DeprecationWarning, stacklevel=3)
+    return missing
+
+
+SEPARATORS = {"whitespace": r"\s+", "tab": "\t", r"\t": "\t", "comma": ",", "semicolon": ";"}
+
+
+def csv_separator(sep: str) -> str:
+    """The pandas separator for ``sep``: "whitespace" (runs of blanks and tabs, as renumf90 reads),
+    "tab" (or a typed backslash-t), "comma", "semicolon", or the separator itself."""
+    return SEPARATORS.get(sep, sep)
+
+
+def read_pedigree(path, id="id", sire="sire", dam="dam", sep=",", unknown=DEFAULT_UNKNOWN,
+                  sire_as_dam="error", parents_not_listed="check", missing=None, **read_csv_options) -> Pedigree:
+    """Pedigree.from_frame of a delimited text file read with every column as text.
+
+    ``sep`` may be "whitespace" (see :func:`csv_separator`). A file without a header line:
+    ``header=None`` (a read_csv option) and columns by 0-based position, ``id=0, sire=1, dam=2``.
+    """
+    unknown = _renamed(missing, unknown)
+    df = pd.read_csv(path, sep=csv_separator(sep), dtype=str, keep_default_na=False, **read_csv_options)
+    return Pedigree.from_frame(df, id=id, sire=sire, dam=dam, unknown=unknown, sire_as_dam=sire_as_dam,
+                               parents_not_listed=parents_not_listed)

@@ -88,7 +88,7 @@ def test_unknown_column_names_the_column():
 
 def test_custom_missing_codes():
     rows = [("1", "-9", "-9"), ("2", "-9", "-9"), ("3", "1", "2"), ("0", "1", "-9")]
-    ped = Pedigree.from_frame(frame(rows), missing=("-9",))
+    ped = Pedigree.from_frame(frame(rows), unknown=("-9",))
     assert ped.n == 4  # "0" is an animal here, not an unknown parent
     assert ped.inbreeding.index.tolist() == ["1", "2", "3", "0"]
 

@@ -24,7 +24,7 @@ def test_pedcows_inbreeding_equals_pedigreemm():
 def load_mrode(name):
     expected = json.loads((DATA / name).read_text())
     ped = read_pedigree(DATA / expected["pedigree_file"], id="calf", sire="sire", dam="dam",
-                        missing=(expected["unknown_parent_code"],))
+                        unknown=(expected["unknown_parent_code"],))
     return ped, expected
 
 
