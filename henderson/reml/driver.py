@@ -310,8 +310,8 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
     if not converged:
         warnings.warn(f"{options.algorithm.upper()} iterations did not converge in {options.max_iter} "
                       f"iterations: last change in log-likelihood {change:.3g}, Newton decrement "
-                      f"{decrement:.3g} (tolerances {tol_change:g} per record and {tol:g})", ConvergenceWarning,
-                      stacklevel=3)
+                      f"{decrement:.3g} (tolerances {tol_change:g} per record and {tol:g})",
+                      ConvergenceWarning, stacklevel=3)
     boundary = np.zeros(len(state.theta), dtype=bool)
     if len(single):
         boundary[single] = state.theta[single] <= BOUNDARY * state.theta[-1] * (1 + 1e-6)
