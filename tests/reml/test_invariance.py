@@ -11,8 +11,6 @@ is compared with the fit of fl(y + v) - v (an exact subtraction): the data the u
 constant. Before the MME were solved for a centred response, sleepstudy + 1e9 had a REML criterion
 of 1615.66 instead of 1743.63.
 """
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +20,6 @@ import henderson as hd
 from henderson.mme import build_pattern, centre_value, constant_combination
 from test_mme import check_against_oracle  # tests/ is on sys.path through tests/conftest.py
 
-PACKAGE_DATA = Path(hd.__file__).parent / "data"
 MODELS = {
     "sleepstudy": ("Reaction ~ Days + (Days|Subject)", "Reaction"),
     "Penicillin": ("diameter ~ 1 + (1|plate) + (1|sample)", "diameter"),
@@ -43,9 +40,8 @@ def case(data):
         if name not in cache:
             formula, response = MODELS[name]
             if name == "milk":
-                df = pd.read_csv(PACKAGE_DATA / "milk.csv", dtype={"id": str, "herd": str, "sire": str})
-                ped = hd.read_pedigree(PACKAGE_DATA / "pedCows.csv", id="id", sire="sire", dam="dam")
-                cache[name] = (formula, df, response, {"id": ped})
+                ped = hd.read_pedigree(hd.datasets.path("pedCows"), id="id", sire="sire", dam="dam")
+                cache[name] = (formula, hd.datasets.load("milk"), response, {"id": ped})
             else:
                 cache[name] = (formula, data(name), response, None)
         return cache[name]
