@@ -1,11 +1,18 @@
 """Henderson's mixed model equations, pattern built once, values per theta.
 
-    C(theta) = W'W / sigma2 + blockdiag(0, G^-1),   rhs(theta) = W'y / sigma2,   W = [X Z]
+    C(theta) = W'W / sigma2 + blockdiag(0, G^-1),   rhs(theta) = W'y_c / sigma2,   W = [X Z]
 
 with G^-1 = blockdiag_k(Sigma_k^-1 (x) K_k^-1). The sparsity pattern of C (both
 triangles, explicit zeros kept) depends only on the design, so it is built once;
 ``values(theta)`` rewrites the numbers only, and the Cholesky factor's symbolic
 analysis is reused for every theta.
+
+The response is centred, y_c = y - c, when the constant vector is a combination X a = 1 of fixed
+columns (an intercept, or the indicators of a factor without intercept). c is one of the data
+values near their median, so y_i - c is exact for data far from zero (Sterbenz), and the MME are
+solved for y_c: the solution for y is that one plus c [a; 0], because C [a; 0] = W'1 / sigma2.
+Solving for y_c instead of y keeps the solution, the residuals and the REML criterion free of the
+cancellation that a large mean (sleepstudy's reaction times + 1e9) would cause.
 """
 from __future__ import annotations
 
@@ -76,9 +83,11 @@ class MMEPattern:
     term_offsets: tuple[int, ...]
     pattern: sp.csc_matrix = field(repr=False)
     wtw: np.ndarray = field(repr=False)
-    wty: np.ndarray = field(repr=False)
-    yty: float
-    y: np.ndarray = field(repr=False)
+    wty: np.ndarray = field(repr=False)   # W'y_c
+    y: np.ndarray = field(repr=False)     # the response as given
+    yc: np.ndarray = field(repr=False)    # y - centre (y itself when not centred)
+    centre: float                         # c; 0.0 when 1 is not in the column space of X
+    ones: np.ndarray | None = field(repr=False)  # a with X a = 1 exactly, or None
     n: int
     slots: tuple[GSlot, ...] = field(repr=False)
 
@@ -86,17 +95,37 @@ class MMEPattern:
     def size(self) -> int:
         return self.pattern.shape[0]
 
+    def _ginv_data(self, sinv: list[np.ndarray]) -> np.ndarray:
+        """blockdiag(0, G^-1) as values on the pattern of C, for Sigma_k^-1 = sinv[k]."""
+        data = np.zeros(self.pattern.nnz)
+        for s in self.slots:
+            data[s.pos] += sinv[s.term][s.a, s.b] * s.kvals
+        return data
+
     def values(self, theta: np.ndarray) -> sp.csc_matrix:
         """C(theta) on the fixed pattern (same indptr/indices object every call)."""
         sinv, s2 = self.vm.inverses(theta)
-        data = self.wtw / s2
-        for s in self.slots:
-            data[s.pos] += sinv[s.term][s.a, s.b] * s.kvals
+        data = self.wtw / s2 + self._ginv_data(sinv)
         return sp.csc_matrix((data, self.pattern.indices, self.pattern.indptr), shape=self.pattern.shape)
 
+    def penalty(self, theta: np.ndarray, sol: np.ndarray) -> float:
+        """u'G^-1 u for the random part u of the MME solution ``sol``."""
+        sinv, _ = self.vm.inverses(theta)
+        Ginv = sp.csc_matrix((self._ginv_data(sinv), self.pattern.indices, self.pattern.indptr),
+                             shape=self.pattern.shape)
+        return float(sol @ (Ginv @ sol))
+
     def rhs(self, theta: np.ndarray) -> np.ndarray:
-        """W'y / sigma2."""
+        """W'y_c / sigma2: the right-hand side for the centred response (see ``uncentre``)."""
         return self.wty / float(theta[-1])
+
+    def uncentre(self, sol_c: np.ndarray) -> np.ndarray:
+        """The MME solution for y from the one for y_c: sol_c + c [a; 0]."""
+        if self.ones is None:
+            return sol_c
+        sol = sol_c.copy()
+        sol[:self.p] += self.centre * self.ones
+        return sol
 
     @property
     def q(self) -> int:
@@ -168,6 +197,33 @@ def cross_product(blocks: list[sp.csc_matrix]) -> sp.csc_matrix:
     return out
 
 
+def constant_combination(X: sp.csc_matrix) -> np.ndarray | None:
+    """a in {0, 1}^p with X a = 1 exactly: columns whose stored entries are all 1 and whose rows are
+    disjoint and cover every row (an intercept; a factor's indicators without intercept), taken
+    greedily in column order; None when there are none such."""
+    X = sp.csc_matrix(X, copy=True)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    n, p = X.shape
+    covered = np.zeros(n, dtype=bool)
+    a = np.zeros(p)
+    for j in range(p):
+        lo, hi = X.indptr[j], X.indptr[j + 1]
+        rows = X.indices[lo:hi]
+        if hi == lo or not np.all(X.data[lo:hi] == 1.0) or covered[rows].any():
+            continue
+        covered[rows] = True
+        a[j] = 1.0
+        if covered.all():
+            return a
+    return None
+
+
+def centre_value(y: np.ndarray) -> float:
+    """A data value at the median of y (the lower one for an even count)."""
+    return float(np.partition(y, (len(y) - 1) // 2)[(len(y) - 1) // 2])
+
+
 def build_pattern(design: Design, vm: VarianceModel) -> MMEPattern:
     """Assemble W = [X Z], W'W, W'y and the union pattern of W'W and G^-1, with explicit zeros."""
     parts = [design.X] + [t.Z for t in design.terms]
@@ -196,6 +252,9 @@ def build_pattern(design: Design, vm: VarianceModel) -> MMEPattern:
     wtw = np.zeros(union.nnz)
     wtw[positions_in(union, WtW)] = WtW.data
     slots = tuple(GSlot(k, a, b, positions_in(union, M), M.data.copy()) for k, a, b, M in blocks)
+    ones = constant_combination(design.X) if design.p else None
+    centre = 0.0 if ones is None else centre_value(design.y)
+    yc = design.y - centre
     return MMEPattern(vm=vm, W=W, p=design.p, term_offsets=tuple(offsets), pattern=union, wtw=wtw,
-                      wty=np.asarray(W.T @ design.y).ravel(), yty=float(design.y @ design.y),
-                      y=design.y, n=design.n, slots=slots)
+                      wty=np.asarray(W.T @ yc).ravel(), y=design.y, yc=yc, centre=centre, ones=ones,
+                      n=design.n, slots=slots)

@@ -89,8 +89,8 @@ class Model:
         """Estimate variance components by REML or ML with AI (default) or EM iterations.
 
         Converged when the Newton decrement is below ``tol`` (default 1e-8 for AI, 1e-11 for EM)
-        and the last change in log-likelihood below ``tol_change`` relative to |loglik| (default
-        ``tol``). ``em_start`` EM steps precede the AI steps (default: none
+        and the last change in log-likelihood below ``tol_change`` times n, the number of records
+        (default ``tol``). ``em_start`` EM steps precede the AI steps (default: none
         when every random term gets a moment start value, one otherwise).
         ``ddf``: denominator degrees of freedom of the fixed-effect t tests, "satterthwaite"
         (as lmerTest; n - p for models with more than a few hundred fixed effects) or "residual" (n - p).

@@ -54,9 +54,11 @@ def phi_to_theta(vm, phi) -> np.ndarray:
     return vm.pack(sigmas, phi[-1] ** 2)
 
 
-def _to_free(kinds, phi):
-    return np.array([np.arctanh(np.clip(p, -1 + 1e-12, 1 - 1e-12)) if k == COR else np.log(max(p, 1e-12))
-                     for k, p in zip(kinds, phi)])
+def _to_free(kinds, phi, unit):
+    """Unconstrained coordinates: artanh of a correlation, log of a standard deviation (at least
+    1e-12 of its ``unit``, so that the floor does not depend on the scale of y)."""
+    return np.array([np.arctanh(np.clip(p, -1 + 1e-12, 1 - 1e-12)) if k == COR else np.log(max(p, 1e-12 * u))
+                     for k, p, u in zip(kinds, phi, unit)])
 
 
 def _from_free(kinds, z):
@@ -80,6 +82,8 @@ class Profiler:
         self.obj, self.vm = obj, obj.vm
         self.phi_hat = theta_to_phi(self.vm, theta)
         self.kinds = [x[0] for x in phi_layout(self.vm)]
+        # the scale of each parameter: sigma for standard deviations, 1 for correlations
+        self.unit = np.array([1.0 if k == COR else self.phi_hat[-1] for k in self.kinds])
         self.d_hat = self.deviance(self.phi_hat)
 
     def deviance(self, phi) -> float:
@@ -119,8 +123,8 @@ class Profiler:
             dz = np.array([1 - p**2 if k == COR else p for k, p in zip(kinds, phi[others])])
             return d, g[others] * dz
 
-        res = optimize.minimize(fg, _to_free(kinds, start[others]), jac=True, method="BFGS",
-                                options=dict(gtol=1e-5))
+        res = optimize.minimize(fg, _to_free(kinds, start[others], self.unit[others]), jac=True,
+                                method="BFGS", options=dict(gtol=1e-5))
         phi = phi0.copy()
         phi[others] = _from_free(kinds, res.x)
         return float(res.fun), phi
@@ -141,7 +145,8 @@ class Profiler:
                 hi = est * 1e-8
             val, phi = self.profile(i, hi, start)
             if val - self.d_hat - cut > 0:
-                return optimize.brentq(g, min(lo, hi), max(lo, hi), xtol=1e-7 * max(abs(est), 1e-3), rtol=1e-8)
+                return optimize.brentq(g, min(lo, hi), max(lo, hi), xtol=1e-7 * max(abs(est), 1e-3 * self.unit[i]),
+                                       rtol=1e-8)
             if hi == bound * (1 - 1e-8) or (kind != COR and hi == est * 1e-8):
                 return bound
             start, lo, step = phi, hi, step * 1.6

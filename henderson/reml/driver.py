@@ -4,7 +4,7 @@ the fallback.
 
 Converged when the Newton decrement score' AI^-1 score (over the free parameters; about twice the
 log-likelihood still to gain) is below ``tol`` and the last change in log-likelihood below
-``tol_change`` relative to |loglik|.
+``tol_change`` times n (per record; Objective.loglik_unit).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class Options:
     algorithm: str = "ai"
     max_iter: int = 200
     tol: float | None = None   # Newton decrement; default 1e-8 for AI, 1e-11 for EM
-    tol_change: float | None = None  # change in loglik relative to |loglik|; default tol
+    tol_change: float | None = None  # change in loglik per record (times n); default tol
     em_start: int | None = None  # EM steps before AI; None: 1, or 0 when every term has a moment start
     callback: object = None
 
@@ -59,13 +59,17 @@ def _single_variances(obj: Objective) -> np.ndarray:
 
 
 def _ols(X, y) -> np.ndarray:
-    """Least-squares b of y on X (full column rank after aliased columns were dropped), sparse."""
-    XtX = sp.csc_matrix(X.T @ X)
-    XtX = XtX + sp.identity(XtX.shape[0], format="csc") * (1e-10 * XtX.diagonal().max())
+    """Least-squares b of y on X (full column rank after aliased columns were dropped), sparse:
+    normal equations of the columns scaled to unit length, with a ridge of 1e-10 of that unit
+    diagonal (so columns of any scale, 1e-9 or 1e9, are treated alike)."""
+    d = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel())
+    d[d == 0] = 1.0
+    Xs = sp.csc_matrix(X @ sp.diags(1.0 / d))
+    XtX = sp.csc_matrix(Xs.T @ Xs) + sp.identity(X.shape[1], format="csc") * 1e-10
     XtX.sort_indices()
     f = Factor.analyze(XtX)
     f.refactor(XtX)
-    return f.solve(X.T @ y)
+    return f.solve(Xs.T @ y) / d
 
 
 def _one_way(Z: sp.csc_matrix, r: np.ndarray):
@@ -131,9 +135,9 @@ def _start(obj: Objective) -> tuple[np.ndarray, bool]:
     pat = obj.pattern
     X = pat.W[:, :pat.p]
     if pat.p:
-        r = pat.y - X @ _ols(X, pat.y)
+        r = pat.yc - X @ _ols(X, pat.yc)
     else:
-        r = pat.y
+        r = pat.yc
     v = float(r @ r) / max(pat.n - pat.p, 1)
     intercepts = [k for k, t in enumerate(obj.vm.terms)
                   if t.q == 1 and t.Kinv is None and np.all(pat.W[:, pat.term_slice(k)].data == 1.0)]
@@ -239,7 +243,7 @@ def _ai_step(obj, state, d, single, free):
                 other = _try(obj, edge)
                 if other is not None and other.loglik > best.loglik:
                     best = other
-            if best.loglik >= state.loglik - 1e-10 * max(1.0, abs(state.loglik)):
+            if best.loglik >= state.loglik - 1e-10 * obj.loglik_unit:
                 return best, kind
         lam *= 0.5
         kind = "AI-halved"
@@ -300,14 +304,14 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
                          **{f"theta{i}": v for i, v in enumerate(state.theta)}))
         if options.callback is not None:
             options.callback(rows[-1])
-        if abs(change) < tol_change * max(1.0, abs(state.loglik)) and decrement < tol:
+        if abs(change) < tol_change * obj.loglik_unit and decrement < tol:
             converged = True
             break
     if not converged:
         warnings.warn(f"{options.algorithm.upper()} iterations did not converge in {options.max_iter} "
                       f"iterations: last change in log-likelihood {change:.3g}, Newton decrement "
-                      f"{decrement:.3g} (tolerances {tol_change:g} relative and {tol:g})", ConvergenceWarning,
-                      stacklevel=3)
+                      f"{decrement:.3g} (tolerances {tol_change:g} per record and {tol:g})",
+                      ConvergenceWarning, stacklevel=3)
     boundary = np.zeros(len(state.theta), dtype=bool)
     if len(single):
         boundary[single] = state.theta[single] <= BOUNDARY * state.theta[-1] * (1 + 1e-6)

@@ -3,9 +3,13 @@
     -2 l_REML = (n - p) log 2pi + n log sigma2 + log|G| + log|C| + y'Py
     -2 l_ML   =  n      log 2pi + n log sigma2 + log|G| + log|C_ZZ| + y'Py
 
-with y'Py = (y'y - s'W'y) / sigma2 for the MME solution s, and C_ZZ the MME of
-the random part alone (no fixed effects). For REML this equals lme4's REML
-criterion, for ML lme4's deviance, constants included.
+with y'Py = e'e / sigma2 + u'G^-1 u from the residuals e = y - X b - Z u and the BLUPs u
+of the MME solution, and C_ZZ the MME of the random part alone (no fixed effects). For
+REML this equals lme4's REML criterion, for ML lme4's deviance, constants included.
+
+The residual form is the minimum of the penalized sum of squares: an error in the solution
+changes it only to second order, where y'y - s'W'y loses everything to cancellation once the
+mean of y is large. The solve and the residuals use the centred response (mme.MMEPattern).
 """
 from __future__ import annotations
 
@@ -90,6 +94,13 @@ class Objective:
         return self.vm.pack([np.eye(t.q) for t in self.vm.terms], 1.0)
 
     @property
+    def loglik_unit(self) -> float:
+        """The reference of relative tolerances on log-likelihood changes: n, the number of records.
+        Unlike |loglik|, which moves by (n - p) log s when y becomes s y, it does not depend on the
+        scale of y, so fits stop at the same iteration whatever the units of the response."""
+        return float(self.pattern.n)
+
+    @property
     def n_fixed(self) -> int:
         """p in the REML constant: rank of X for REML, 0 for ML."""
         return self.pattern.p if self.method == "REML" else 0
@@ -111,10 +122,11 @@ class Objective:
         theta = np.asarray(theta, dtype=float)
         pat = self.pattern
         self.factorize(theta)
-        sol = self.factor.solve(pat.rhs(theta))
+        sol_c = self.factor.solve(pat.rhs(theta))
         s2 = float(theta[-1])
-        e = pat.y - pat.W @ sol
-        yPy = (pat.yty - sol @ pat.wty) / s2
+        e = pat.yc - pat.W @ sol_c
+        yPy = float(e @ e) / s2 + pat.penalty(theta, sol_c)
+        sol = pat.uncentre(sol_c)
         logdet_G = self.vm.logdet_G(theta)
         if self.method == "REML":
             logdet_C = self.factor.logdet()
