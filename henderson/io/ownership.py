@@ -72,6 +72,8 @@ def check_output(target, kind: str, protect=()) -> None:
     """
     target = Path(target).expanduser()
     where = target.absolute()
+    if where.is_symlink() and not where.exists():
+        raise OutputFolderError(target, "is a link to nothing: name a new or empty folder for the results")
     if where.exists() and not where.is_dir():
         raise OutputFolderError(target, "is a file, not a folder: name a new or empty folder for the results")
     real = where.resolve()
