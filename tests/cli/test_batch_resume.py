@@ -7,15 +7,24 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, SLEEP, write_toml
 
 import henderson
 import henderson as hd
 from henderson.cli import main
 from henderson.cli.resume import reuse_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+SLEEP = ROOT / "tests" / "data" / "sleepstudy.csv"
+
+
+def write_toml(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
 
 JOBS = '''
 workers = 1

@@ -3,14 +3,23 @@ are never deleted or overwritten; an unusable folder is exit 2 before fitting; b
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
-from conftest import SLEEP, write_toml
 
 from henderson.cli import main
 from henderson.cli.jobspec import load_job
 from henderson.cli.runjob import BAD_INPUT, run_job
 from henderson.io import read_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+SLEEP = ROOT / "tests" / "data" / "sleepstudy.csv"
+
+
+def write_toml(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
 
 FORMULA = "Reaction ~ Days + (1|Subject)"
 RESULT = {"fixed_effects.csv", "variance_components.csv", "random_effects_Subject.csv", "iterations.csv",
