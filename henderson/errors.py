@@ -42,3 +42,12 @@ class MissingDataWarning(HendersonWarning):
 
 class PedigreeWarning(HendersonWarning):
     """Something in a pedigree was repaired or is suspicious (added founders, sire used as dam...)."""
+
+
+class OutputFolderError(HendersonError, ValueError):
+    """An output folder cannot take a result: it is a file, holds a user's files or the job's inputs, or is
+    not writable. ``file`` names the folder."""
+
+    def __init__(self, folder, message):
+        super().__init__(message)
+        self.file = str(folder)

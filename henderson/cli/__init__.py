@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from .jobspec import ORDERINGS
+from .jobspec import ORDERINGS, flag_type
 from .runjob import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK
 
 __all__ = ["main", "OK", "BAD_INPUT", "NOT_CONVERGED", "INTERNAL"]
@@ -31,12 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--factor", action="append", dest="factors", metavar="COL", help="make COL categorical")
     f.add_argument("--scale", action="append", metavar="COL", help="divide COL by its standard deviation")
     f.add_argument("--subset", help="pandas query selecting rows, e.g. 'lact == 1'")
-    f.add_argument("--max-iter", type=int)
-    f.add_argument("--tol", type=float)
+    f.add_argument("--max-iter", type=flag_type("max_iter"))
+    f.add_argument("--tol", type=flag_type("tol"))
     f.add_argument("--ordering", choices=list(ORDERINGS),
                    help="factorization of the MME (default auto: block elimination for crossed/nested "
                         "designs, CHOLMOD with AMD otherwise)")
-    f.add_argument("--out", help="output folder")
+    f.add_argument("--out", help="output folder: new, empty, or holding an earlier henderson result")
     _verbosity(f)
 
     b = sub.add_parser("batch", help="run the jobs of a TOML batch file")

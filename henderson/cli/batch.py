@@ -1,30 +1,52 @@
 """Run many jobs in parallel worker processes or on a Dask cluster; resumable; summary table at the end.
 
-A job whose result folder is complete is skipped (its numbers are read back from result.json).
-Each job writes its folder atomically (henderson.io.atomic_folder), so an interrupted batch leaves
-no half-written folder. A failing job is recorded (summary table, errors/<name>.txt) and the others go on.
+A job whose result folder holds a complete result of the same fingerprint (henderson.cli.resume) is
+reused (its numbers are read back from result.json); any other is computed, and the summary's "reuse"
+column says why. Each job writes its folder atomically (henderson.io.atomic_folder), so an interrupted
+batch leaves no half-written folder. A failing job is recorded (summary table, errors/<name>.txt) and
+the others go on. The batch folder is checked like any output folder (henderson.io.check_output) before
+any job starts; worker processes end when the batch process ends, even by SIGKILL (lifeline).
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
 from pathlib import Path
 
 import pandas as pd
 
-from ..io import clean_partials, is_complete, read_result_json
+from ..io import check_output, clean_partials, read_manifest, read_result_json, write_text_atomic
+from ..io.ownership import write_manifest
+from .lifeline import die_with_parent
 from .progress import JobBar
+from .resume import REUSED, job_fingerprint, resume_reason
 from .runjob import run_job_quietly
 
-SUMMARY_COLUMNS = ["name", "status", "seconds", "iterations", "loglik", "converged", "error", "out"]
+SUMMARY_COLUMNS = ["name", "status", "reuse", "seconds", "iterations", "loglik", "converged", "error", "out"]
+BATCH = "batch"
+BATCH_FILES = ("summary.csv", "summary.md", "errors")
 
 
 def skipped_row(job: dict) -> dict:
-    """Summary row of a job whose complete result folder is already there."""
+    """Summary row of a job whose earlier result is reused."""
     d = read_result_json(job["out"])
-    return {"name": job["name"], "status": "skipped", "exit_code": 0, "seconds": 0.0,
+    return {"name": job["name"], "status": "skipped", "reuse": REUSED, "exit_code": 0, "seconds": 0.0,
             "iterations": d.get("n_iter"), "loglik": d.get("loglik"), "converged": d.get("converged"),
             "error": "", "traceback": "", "out": job["out"]}
+
+
+def prepare_batch_folder(out_dir: Path, jobs: list[dict], protect=()) -> None:
+    """Check that ``out_dir`` may take this batch (new, empty or an earlier henderson batch; it must not
+    hold the jobs' inputs nor ``protect``), create it, and list in its manifest what the batch writes
+    there: the summary files, errors/ and the result folders of jobs placed directly inside it."""
+    inputs = [j.get(k) for j in jobs for k in ("data", "pedigree") if j.get(k)]
+    check_output(out_dir, BATCH, list(protect) + inputs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    m = read_manifest(out_dir)
+    here = out_dir.absolute()
+    jobs_here = {Path(j["out"]).name for j in jobs if Path(j["out"]).absolute().parent == here}
+    write_manifest(out_dir, BATCH, (set(m["files"]) if m else set()) | set(BATCH_FILES) | jobs_here)
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -44,29 +66,35 @@ def _executor(workers: int, scheduler: str | None):
     if workers == 1:  # no extra process: one job at a time in this process (a thread keeps the loop responsive)
         pool = cf.ThreadPoolExecutor(max_workers=1)
     else:
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                      initializer=die_with_parent, initargs=(os.getpid(),))
     return pool, workers, lambda: pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None = None, force: bool = False,
-              bar: JobBar | None = None) -> pd.DataFrame:
+              bar: JobBar | None = None, protect=()) -> pd.DataFrame:
     """Run ``jobs`` (dicts from load_batch), at most ``workers`` at a time; the summary table.
 
-    Jobs with complete results are skipped unless ``force``. The table is written to
-    out_dir/summary.csv and summary.md; error messages and tracebacks to out_dir/errors/<name>.txt.
+    Jobs whose complete result has the job's current fingerprint are reused unless ``force``. The table
+    is written to out_dir/summary.csv and summary.md; error messages and tracebacks to
+    out_dir/errors/<name>.txt. OutputFolderError before any job runs when ``out_dir`` cannot take the
+    batch (see prepare_batch_folder).
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_batch_folder(out_dir, jobs, protect)
     for j in jobs:
         clean_partials(Path(j["out"]).parent)
+        if read_manifest(j["out"]) is not None:
+            clean_partials(j["out"])
     bar = bar or JobBar(len(jobs), enabled=False)
-    rows = {}
-    todo = []
+    rows, todo, reasons, cache = {}, [], {}, {}
     for j in jobs:
-        if not force and is_complete(j["out"]):
+        fp = job_fingerprint(j, cache)
+        reasons[j["name"]] = resume_reason(j, fp, force)
+        if reasons[j["name"]] == REUSED:
             rows[j["name"]] = skipped_row(j)
         else:
-            todo.append(j)
+            todo.append((j, fp))
     counts = {"ok": 0, "failed": 0, "skipped": len(rows)}
     bar.update(0, 0, 0, counts["skipped"])
     if todo:
@@ -75,13 +103,13 @@ def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None
             pending, queue = {}, list(todo)
             while queue or pending:
                 while queue and len(pending) < limit:
-                    j = queue.pop(0)
-                    pending[executor.submit(run_job_quietly, j)] = j
+                    j, fp = queue.pop(0)
+                    pending[executor.submit(run_job_quietly, j, fp)] = j
                 bar.update(counts["ok"], len(pending), counts["failed"], counts["skipped"])
                 finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
                     j = pending.pop(fut)
-                    row = _row_of(fut, j)
+                    row = {**_row_of(fut, j), "reuse": reasons[j["name"]]}
                     rows[j["name"]] = row
                     counts["ok" if row["status"] in ("ok", "not_converged") else "failed"] += 1
                     _record_error(out_dir, row)
@@ -110,14 +138,14 @@ def _record_error(out_dir: Path, row: dict) -> None:
     path = out_dir / "errors" / f"{row['name']}.txt"
     if row["status"] == "failed":
         path.parent.mkdir(exist_ok=True)
-        path.write_text(row["error"] + "\n" + (row.get("traceback") or ""))
+        write_text_atomic(path, row["error"] + "\n" + (row.get("traceback") or ""))
     elif path.exists():
         path.unlink()
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """Fixed-width text of the summary table (name, status, seconds, iterations, loglik, error)."""
-    t = table[["name", "status", "seconds", "iterations", "loglik", "error"]].copy()
+    """Fixed-width text of the summary table (name, status, reuse, seconds, iterations, loglik, error)."""
+    t = table[["name", "status", "reuse", "seconds", "iterations", "loglik", "error"]].copy()
     t["seconds"] = t["seconds"].map(lambda x: "" if pd.isna(x) else f"{x:.2f}")
     t["iterations"] = t["iterations"].map(lambda x: "" if pd.isna(x) else str(int(x)))
     t["loglik"] = t["loglik"].map(lambda x: "" if pd.isna(x) else f"{x:.4f}")
@@ -126,12 +154,12 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def write_summary(table: pd.DataFrame, out_dir: Path) -> None:
-    """summary.csv (all columns) and summary.md (a Markdown table)."""
+    """summary.csv (all columns) and summary.md (a Markdown table), each written then renamed into place."""
     cols = [c for c in SUMMARY_COLUMNS if c in table.columns]
-    table[cols].to_csv(out_dir / "summary.csv", index=False)
+    write_text_atomic(out_dir / "summary.csv", table[cols].to_csv(index=False))
     md = ["| " + " | ".join(cols[:-1]) + " |", "|" + "---|" * (len(cols) - 1)]
     for _, r in table.iterrows():
         cells = ["" if pd.isna(r[c]) else (f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]))
                  for c in cols[:-1]]
         md.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
-    (out_dir / "summary.md").write_text("\n".join(md) + "\n")
+    write_text_atomic(out_dir / "summary.md", "\n".join(md) + "\n")

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import OutputFolderError
 from . import error
 from .batch import format_table, run_batch
 from .jobspec import PEDIGREE_OPTIONS, JobFileError, finish, load_batch, load_job, resolve_paths
@@ -35,7 +36,7 @@ def fit(args) -> int:
         return BAD_INPUT
     job.setdefault("name", Path(args.job).stem if args.job else "fit")
     cb = None if args.quiet else IterationPrinter(sys.stderr, verbose=args.verbose)
-    row = run_job(job, callback=cb)
+    row = run_job(job, callback=cb, protect=[args.job] if args.job else ())
     if not args.quiet:
         for w in row.get("warnings", []):
             print(f"henderson: warning: {w}", file=sys.stderr)
@@ -69,7 +70,12 @@ def batch(args) -> int:
     workers = args.workers or opts.get("workers") or (None if args.scheduler else 1)
     bar = JobBar(len(jobs), enabled=not args.quiet)
     try:
-        table = run_batch(jobs, out_dir, workers=workers, scheduler=args.scheduler, force=args.force, bar=bar)
+        table = run_batch(jobs, out_dir, workers=workers, scheduler=args.scheduler, force=args.force, bar=bar,
+                          protect=[args.jobs])
+    except OutputFolderError as exc:
+        bar.close()
+        error(f"{exc.file}: {exc}")
+        return BAD_INPUT
     except OSError as exc:
         error(f"{args.scheduler or out_dir}: {exc}")
         return BAD_INPUT if args.scheduler else INTERNAL
@@ -85,7 +91,13 @@ def batch(args) -> int:
 
 def simulate(args) -> int:
     """henderson simulate: data, pedigree and truth files in --out."""
+    from ..io import check_output
     from ..simulate import simulate as sim, write_simulation
+    try:
+        check_output(args.out, "simulation")
+    except OutputFolderError as exc:
+        error(f"{exc.file}: {exc}")
+        return BAD_INPUT
     try:
         data, ped, truth = sim(args.animals, n_generations=args.generations, n_herds=args.herds,
                                sires_per_generation=args.sires_per_generation,

@@ -6,7 +6,9 @@ Relative paths are taken relative to the file that names them.
 """
 from __future__ import annotations
 
+import argparse
 import itertools
+import math
 import tomllib
 from pathlib import Path
 
@@ -24,6 +26,41 @@ PATHS = ("data", "pedigree", "out")
 ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")  # as henderson.reml.objective.ORDERINGS
 DEFAULTS = {"method": "REML", "algorithm": "ai", "pedigree_term": "id", "pedigree_id": "id",
             "pedigree_sire": "sire", "pedigree_dam": "dam", "factors": [], "scale": []}
+
+
+# Numeric keys with a lower bound: (smallest allowed, whether it is allowed itself, wording).
+BOUNDS = {"max_iter": (1, True, "a whole number >= 1"), "em_start": (0, True, "a whole number >= 0"),
+          "tol": (0.0, False, "a finite number > 0")}
+
+
+def bound_problem(key: str, value) -> str | None:
+    """Why ``value`` is not allowed for the numeric job key ``key`` (None when it is, or ``key`` has no
+    bound). Booleans are not numbers here (True is an int in Python)."""
+    if key not in BOUNDS:
+        return None
+    low, inclusive, wording = BOUNDS[key]
+    whole = FIELDS[key] is int
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
+        return f"must be {wording}, got {value!r}"
+    if not math.isfinite(value) or value < low or (value == low and not inclusive):
+        return f"must be {wording}, got {value!r}"
+    return None
+
+
+def flag_type(key: str):
+    """An argparse ``type`` for the flag of ``key`` that applies the key's bound (argparse exits 2 with
+    "argument --max-iter: must be a whole number >= 1, got -3")."""
+    def convert(text: str):
+        try:
+            value = FIELDS[key](text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {BOUNDS[key][2]}, got {text!r}") from None
+        problem = bound_problem(key, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+    convert.__name__ = key
+    return convert
 
 
 class JobFileError(ValueError):
@@ -57,9 +94,13 @@ def check_fields(d: dict, file, where: str = "") -> dict:
             v = float(v)
         if t is list and isinstance(v, str):
             v = [v]
-        if not isinstance(v, t) or (t is list and not all(isinstance(x, str) for x in v)):
+        if not isinstance(v, t) or (t is list and not all(isinstance(x, str) for x in v)) \
+                or (t is int and isinstance(v, bool)):
             raise JobFileError(file, f"key {k!r}{where} must be {'a list of strings' if t is list else t.__name__}, "
                                      f"got {v!r}")
+        problem = bound_problem(k, v)
+        if problem:
+            raise JobFileError(file, f"key {k!r}{where} {problem}")
         out[k] = v
     return out
 

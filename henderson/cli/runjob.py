@@ -1,7 +1,8 @@
-"""Run one job: read data and pedigree, build the model, fit, write the result folder.
+"""Run one job: check the output folder, read data and pedigree, build the model, fit, write the result.
 
-Failures are classified for the exit code: bad input (2), not converged (3; result still written),
-internal failure (4). Bad input is reported as "<file>: <message>" naming the file at fault.
+Failures are classified for the exit code: bad input (2; also an output folder that cannot take the
+result, found before fitting), not converged (3; result still written), internal failure (4). Bad
+input is reported as "<file>: <message>" naming the file or folder at fault.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import warnings
 from pathlib import Path
 
 from ..errors import (ConvergenceError, ConvergenceWarning, DesignError, NotPositiveDefiniteError,
-                      PedigreeError)
-from ..io import prepare_data, read_table, write_result
+                      OutputFolderError, PedigreeError)
+from ..io import check_output, prepare_data, read_table, write_result
+from ..io.folders import FIT_RESULT
 from .jobspec import JobFileError
+from .resume import job_fingerprint
 
 OK, BAD_INPUT, NOT_CONVERGED, INTERNAL = 0, 2, 3, 4
 INPUT_ERRORS = (DesignError, PedigreeError, NotPositiveDefiniteError, FileNotFoundError, KeyError)
@@ -117,11 +120,19 @@ def fit_job(job: dict, callback=None):
     return r, t1 - t0, time.perf_counter() - t1
 
 
-def run_job(job: dict, callback=None, raise_internal: bool = False) -> dict:
+def inputs_of(job: dict, protect=()) -> list[str]:
+    """The files a job reads (data, pedigree) and ``protect``: what its output folder must not hold."""
+    return [f for f in [job.get("data"), job.get("pedigree"), *protect] if f]
+
+
+def run_job(job: dict, callback=None, raise_internal: bool = False, fingerprint: dict | None = None,
+            protect=()) -> dict:
     """Fit a job and write its result folder; a summary row, never an exception (unless raise_internal).
 
-    Row keys: name, status (ok | not_converged | failed), exit_code, seconds, iterations, loglik,
-    converged, error (one line), traceback (internal failures), out.
+    The output folder is checked before fitting (henderson.io.check_output; it must not hold the job's
+    inputs nor ``protect``). ``fingerprint`` (henderson.cli.resume.job_fingerprint, computed here when
+    None) is stored in result.json. Row keys: name, status (ok | not_converged | failed), exit_code,
+    seconds, iterations, loglik, converged, error (one line), traceback (internal failures), out.
     """
     t0 = time.perf_counter()
     row = {"name": job.get("name", ""), "status": "failed", "exit_code": INTERNAL, "seconds": 0.0,
@@ -129,17 +140,22 @@ def run_job(job: dict, callback=None, raise_internal: bool = False) -> dict:
            "out": job.get("out", "")}
     caught = []
     try:
+        protected = inputs_of(job, protect)
+        if job.get("out"):
+            check_output(job["out"], FIT_RESULT, protected)
+            fingerprint = fingerprint or job_fingerprint(job)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             r, build_s, fit_s = fit_job(job, callback)
         if job.get("out"):
-            write_result(r, job["out"], extra={k: v for k, v in job.items()})
+            write_result(r, job["out"], extra={k: v for k, v in job.items()}, fingerprint=fingerprint,
+                         protect=protected)
         row.update(iterations=int(r.n_iter), loglik=float(r.loglik), converged=bool(r.converged),
                    build_seconds=build_s, fit_seconds=fit_s)
         row.update(status="ok", exit_code=OK) if r.converged else \
             row.update(status="not_converged", exit_code=NOT_CONVERGED,
                        error=f"not converged after {r.n_iter} iterations")
-    except (InputProblem, JobFileError) as exc:
+    except (InputProblem, JobFileError, OutputFolderError) as exc:
         row.update(exit_code=BAD_INPUT, error=f"{exc.file}: {_strip_file(str(exc.args[0]), exc.file)}")
     except ConvergenceError as exc:
         row.update(exit_code=NOT_CONVERGED, error=f"{job.get('data')}: {exc}")
@@ -158,9 +174,9 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def run_job_quietly(job: dict) -> dict:
+def run_job_quietly(job: dict, fingerprint: dict | None = None) -> dict:
     """run_job for worker processes (no callback; top-level so it pickles)."""
-    return run_job(job)
+    return run_job(job, fingerprint=fingerprint)
 
 
 def result_paths(out) -> list[Path]:

@@ -1,6 +1,8 @@
-"""Result folders written atomically: files go to a hidden sibling folder that is renamed into place.
+"""Result folders written whole or not at all, into folders henderson owns only (see ownership).
 
-A folder named like the target therefore exists only when every file in it is complete; an
+A new folder appears by renaming a hidden sibling ``.partial-*`` folder into place. A folder holding an
+earlier henderson result gets each new file by rename and loses only the files its manifest lists that
+the new result does not have; while files are swapped its manifest says ``complete: false``. An
 interrupted write leaves at most a ``.partial-*`` folder, which :func:`clean_partials` removes.
 """
 from __future__ import annotations
@@ -12,39 +14,82 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from .ownership import PARTIAL, check_output, read_manifest, write_manifest
+
 RESULT_FILES = ("fixed_effects.csv", "variance_components.csv", "iterations.csv", "summary.txt", "result.json")
-PARTIAL = ".partial-"
+FIT_RESULT = "fit result"
 
 
 @contextmanager
-def atomic_folder(target):
-    """Yield a temporary folder; on success rename it to ``target`` (replacing an old one), on error delete it."""
+def atomic_folder(target, kind: str = "folder", protect=()):
+    """Yield an empty temporary folder; on success its files become the contents of ``target``.
+
+    ``target`` must be new, empty, or henderson's own folder of the same ``kind`` not holding any of the
+    ``protect`` files (OutputFolderError before anything is written otherwise). On error the temporary
+    folder is removed and ``target`` is as it was.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f"{PARTIAL}{target.name}-{uuid.uuid4().hex[:8]}"
+    check_output(target, kind, protect)
+    if target.is_dir():
+        tmp = target / f"{PARTIAL}{uuid.uuid4().hex[:8]}"
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f"{PARTIAL}{target.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
-        old = None
-        if target.exists():
-            old = target.parent / f"{PARTIAL}{target.name}-old-{uuid.uuid4().hex[:8]}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _install(tmp, target, kind, protect)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def write_result(result, target, extra: dict | None = None) -> Path:
-    """Write a FitResult's tables, summary and JSON into ``target`` atomically.
+def _install(tmp: Path, target: Path, kind: str, protect) -> None:
+    """Make the files of ``tmp`` the contents of ``target``, replacing only henderson's own files."""
+    names = sorted(p.name for p in tmp.iterdir())
+    if not target.exists():
+        write_manifest(tmp, kind, names)
+        try:
+            os.rename(tmp, target)
+            return
+        except OSError:
+            if not target.is_dir():
+                raise
+    check_output(target, kind, protect)          # again: files may have appeared while the job ran
+    m = read_manifest(target)
+    old = set(m["files"]) if m else set()
+    write_manifest(target, kind, old | set(names), complete=False)
+    for n in names:
+        os.replace(tmp / n, target / n)
+    for n in sorted(old - set(names)):
+        p = target / n
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
+    write_manifest(target, kind, names)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` by writing a temporary sibling and renaming it over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f"{PARTIAL}{path.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_result(result, target, extra: dict | None = None, fingerprint: dict | None = None,
+                 protect=()) -> Path:
+    """Write a FitResult's tables, summary and JSON into the folder ``target`` (see atomic_folder).
 
     Files: fixed_effects.csv, variance_components.csv, random_effects_<group>.csv, iterations.csv,
-    summary.txt, result.json (``extra`` is stored under the key "job").
+    summary.txt, result.json (``extra`` is stored under the key "job", ``fingerprint`` under
+    "fingerprint"), and the manifest. ``protect``: files the folder must not hold (the job's inputs).
     """
     target = Path(target)
-    with atomic_folder(target) as tmp:
+    with atomic_folder(target, FIT_RESULT, protect) as tmp:
         result.fixed_effects.to_csv(tmp / "fixed_effects.csv", float_format="%.17g")
         result.variance_components.to_csv(tmp / "variance_components.csv", index=False, float_format="%.17g")
         for group, df in result.random_effects.items():
@@ -54,6 +99,8 @@ def write_result(result, target, extra: dict | None = None) -> Path:
         d = result.to_dict()
         if extra is not None:
             d["job"] = extra
+        if fingerprint is not None:
+            d["fingerprint"] = fingerprint
         (tmp / "result.json").write_text(json.dumps(d, indent=1, allow_nan=True, default=str))
     return target
 
@@ -64,9 +111,12 @@ def _safe(name: str) -> str:
 
 
 def is_complete(target) -> bool:
-    """True when ``target`` holds every result file (it was renamed into place after a full write)."""
+    """True when ``target`` is a finished henderson fit result: its manifest says complete and every
+    result file is there."""
     target = Path(target)
-    return target.is_dir() and all((target / f).is_file() for f in RESULT_FILES)
+    m = read_manifest(target) if target.is_dir() else None
+    return bool(m and m.get("complete") and m.get("kind") == FIT_RESULT
+                and all((target / f).is_file() for f in RESULT_FILES))
 
 
 def read_result_json(target) -> dict:
@@ -75,12 +125,12 @@ def read_result_json(target) -> dict:
 
 
 def clean_partials(folder) -> int:
-    """Remove ``.partial-*`` folders left in ``folder`` by interrupted writes; return how many."""
+    """Remove ``.partial-*`` folders and files left in ``folder`` by interrupted writes; return how many."""
     folder = Path(folder)
     if not folder.is_dir():
         return 0
     n = 0
     for p in folder.glob(PARTIAL + "*"):
-        shutil.rmtree(p, ignore_errors=True)
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         n += 1
     return n

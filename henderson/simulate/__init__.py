@@ -72,7 +72,7 @@ def write_simulation(out, data: pd.DataFrame, pedigree: pd.DataFrame, truth: dic
     ext = ".parquet" if fmt == "parquet" else ".csv"
     names = [f"data{ext}", f"pedigree{ext}", f"true_values{ext}", "truth.json"]
     true_values = pd.concat([truth["breeding_values"], truth["inbreeding"]], axis=1).reset_index()
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="simulation") as tmp:
         for name, df in zip(names, (data, pedigree, true_values)):
             df.to_parquet(tmp / name, index=False) if fmt == "parquet" else df.to_csv(tmp / name, index=False)
         summary = {k: v for k, v in truth.items() if not isinstance(v, pd.Series)}

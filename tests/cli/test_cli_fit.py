@@ -12,7 +12,8 @@ import henderson as hd
 from henderson.cli import main
 
 FILES = {"fixed_effects.csv", "variance_components.csv", "random_effects_id.csv", "random_effects_herd.csv",
-         "iterations.csv", "summary.txt", "result.json"}
+         "iterations.csv", "summary.txt", "result.json",
+         ".henderson-manifest.json"}  # issue 14: the folder lists the files henderson wrote there
 
 
 @pytest.fixture(scope="module")

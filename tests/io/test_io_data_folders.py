@@ -51,6 +51,6 @@ def test_atomic_folder_replaces_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
     with atomic_folder(target) as tmp:
         (tmp / "b.txt").write_text("3")
-    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [".henderson-manifest.json", "b.txt"]  # a.txt was ours
     (tmp_path / ".partial-x-1").mkdir()
     assert clean_partials(tmp_path) == 1 and not is_complete(target)
