@@ -83,7 +83,7 @@ def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None
     out_dir = Path(out_dir)
     prepare_batch_folder(out_dir, jobs, protect)
     for j in jobs:
-        clean_partials(Path(j["out"]).parent)
+        clean_partials(Path(j["out"]).parent, prefix=Path(j["out"]).name + "-")
         if read_manifest(j["out"]) is not None:
             clean_partials(j["out"])
     bar = bar or JobBar(len(jobs), enabled=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -124,13 +125,21 @@ def read_result_json(target) -> dict:
     return json.loads((Path(target) / "result.json").read_text())
 
 
-def clean_partials(folder) -> int:
-    """Remove ``.partial-*`` folders and files left in ``folder`` by interrupted writes; return how many."""
+def clean_partials(folder, prefix: str = "") -> int:
+    """Remove the leftovers of interrupted writes in ``folder``: entries named as henderson names its
+    temporary files and folders, ``.partial-<prefix>[<name>-]<8 hex digits>``; return how many.
+
+    In a folder that is not henderson's own (the parent of a new result folder) pass the result folder's
+    name and "-" as ``prefix``, so that only that folder's temporary twin can match.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return 0
+    pattern = re.compile(re.escape(PARTIAL + prefix) + r"(?:.+-)?[0-9a-f]{8}")
     n = 0
     for p in folder.glob(PARTIAL + "*"):
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        if not pattern.fullmatch(p.name):
+            continue
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
         n += 1
     return n

@@ -52,5 +52,10 @@ def test_atomic_folder_replaces_whole_or_not_at_all(tmp_path):
     with atomic_folder(target) as tmp:
         (tmp / "b.txt").write_text("3")
     assert sorted(p.name for p in target.iterdir()) == [".henderson-manifest.json", "b.txt"]  # a.txt was ours
-    (tmp_path / ".partial-x-1").mkdir()
-    assert clean_partials(tmp_path) == 1 and not is_complete(target)
+    (tmp_path / ".partial-res-0123abcd").mkdir()       # what an interrupted write of "res" leaves
+    (tmp_path / ".partial-notes.txt").write_text("a user's file that merely looks like one")
+    (tmp_path / ".partial-other-0123abcd").mkdir()     # another folder's leftover: not ours to judge here
+    assert clean_partials(tmp_path, prefix="res-") == 1 and not is_complete(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".partial-notes.txt", ".partial-other-0123abcd", "res"]
+    assert clean_partials(tmp_path) == 1                 # without a prefix: any henderson-named leftover
+    assert (tmp_path / ".partial-notes.txt").exists()
