@@ -85,6 +85,25 @@ class VarianceModel:
         rows.append(("Residual", "", ""))
         return pd.DataFrame(rows, columns=["group", "term1", "term2"])
 
+    def relative_cholesky(self, theta: np.ndarray, ridge: float = 0.0) -> list[np.ndarray]:
+        """[T_k], lower triangular, with Sigma_k = sigma2 (T_k T_k' + ridge I) (lme4's relative Cholesky
+        factors when ridge = 0); eigenvalues of Sigma_k / sigma2 - ridge I below 1e-12 of the largest
+        are raised to that first, so a Sigma_k on the boundary gives a diagonal of about 1e-6 or less."""
+        sigmas, s2 = self.unpack(theta)
+        out = []
+        for S in sigmas:
+            R = S / s2 - ridge * np.eye(len(S))
+            w, V = np.linalg.eigh(R)
+            lo = max(1e-12 * max(w[-1], 0.0), 1e-300)
+            if w[0] <= lo:
+                R = (V * np.maximum(w, lo)) @ V.T
+            out.append(np.linalg.cholesky(0.5 * (R + R.T)))
+        return out
+
+    def from_cholesky(self, factors, sigma2: float, ridge: float = 0.0) -> np.ndarray:
+        """theta of Sigma_k = sigma2 (T_k T_k' + ridge I) and residual variance sigma2."""
+        return self.pack([sigma2 * (T @ T.T + ridge * np.eye(len(T))) for T in factors], sigma2)
+
     def derivative(self, k: int, j: int) -> np.ndarray:
         """dSigma_k / dtheta_j for the j-th lower-triangle element of term k (symmetric unit matrix)."""
         t = self.terms[k]

@@ -51,3 +51,8 @@ class OutputFolderError(HendersonError, ValueError):
     def __init__(self, folder, message):
         super().__init__(message)
         self.file = str(folder)
+
+
+class InferenceWarning(HendersonWarning):
+    """A standard error, Satterthwaite df or other inference quantity could not be computed at the
+    optimum; the fit is returned with that quantity NaN."""

@@ -1,10 +1,12 @@
 """REML / ML iterations: EM steps to start (when the start values are rough), then AI (Newton
 with the average information) with step-halving, an active set for variances at zero, and EM as
-the fallback.
+the fallback; a finish over lme4's relative Cholesky factors (cholesky.py) when a covariance
+block of q >= 2 effects nears the boundary of the positive semi-definite cone.
 
 Converged when the Newton decrement score' AI^-1 score (over the free parameters; about twice the
 log-likelihood still to gain) is below ``tol`` and the last change in log-likelihood below
-``tol_change`` times n (per record; Objective.loglik_unit).
+``tol_change`` times n (per record; Objective.loglik_unit); after the Cholesky finish, when
+L-BFGS-B stops with a projected gradient (or a predicted gain) at the accuracy of the criterion.
 """
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ import scipy.sparse as sp
 
 from ..errors import ConvergenceWarning, NotPositiveDefiniteError
 from ..linalg import Factor
+from . import cholesky
 from .derivatives import Derivatives, derivatives, em_update
 from .objective import Objective, State
 
 BOUNDARY = 1e-8      # a variance at BOUNDARY * sigma2 is on the boundary (reported as 0)
 MAX_HALVINGS = 12
 MAX_LOG_DECREASE = 5.0  # a step lowers a positive scalar by at most exp(-5) (zero is reached by the boundary candidate)
+SWITCH = 1e-2        # a q >= 2 block whose relative Cholesky diagonal falls below this goes to the Cholesky finish
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,11 @@ class Trace:
     deriv: Derivatives
     converged: bool
     rows: list = field(default_factory=list)
-    boundary: np.ndarray | None = None
+    boundary: np.ndarray | None = None   # per parameter: on the boundary of the parameter space
     criteria: dict = field(default_factory=dict)
+    zero: np.ndarray | None = None       # per parameter: estimated as 0 (a zero variance and its covariances)
+    no_se: np.ndarray | None = None      # per parameter: no standard error (boundary, or a rank-deficient block)
+    singular: bool = False               # lme4's isSingular: a relative Cholesky diagonal below 1e-4
 
 
 def _single_variances(obj: Objective) -> np.ndarray:
@@ -268,8 +275,21 @@ def _em_step(obj, state, d, single) -> State:
     return new
 
 
+def _near_psd_boundary(obj: Objective, theta: np.ndarray) -> bool:
+    """Whether a q >= 2 block's relative Cholesky factor has a diagonal below SWITCH (Sigma_k has an
+    eigenvalue below about 1e-4 sigma2)."""
+    factors = obj.vm.relative_cholesky(theta)
+    return any(t.q >= 2 and np.diag(T).min() < SWITCH for t, T in zip(obj.vm.terms, factors))
+
+
+def _row(it, kind, state_loglik, change, decrement, theta, t0, **extra) -> dict:
+    return dict(iteration=it, step=kind, loglik=state_loglik, change=change, newton_decrement=decrement,
+                seconds=time.perf_counter() - t0, **extra, **{f"theta{i}": v for i, v in enumerate(theta)})
+
+
 def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
-    """Iterate from theta0 (default start_values) until convergence or options.max_iter."""
+    """Iterate from theta0 (default start_values) until convergence or options.max_iter; when a
+    q >= 2 covariance block nears the PSD boundary, finish over the Cholesky factors instead."""
     em = options.algorithm == "em"
     tol = options.tol if options.tol is not None else (1e-11 if em else 1e-8)
     tol_change = options.tol_change if options.tol_change is not None else tol
@@ -283,7 +303,8 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
     t0 = time.perf_counter()
     state = obj.at(theta)
     d = derivatives(obj, state)
-    rows, converged, change, decrement = [], False, np.inf, np.inf
+    rows, converged, change, decrement, switch = [], False, np.inf, np.inf, False
+    blocks = any(t.q >= 2 for t in obj.vm.terms)
     for it in range(1, options.max_iter + 1):
         active = _at_boundary(state.theta, d, single)
         free = ~active
@@ -297,26 +318,57 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
         d = derivatives(obj, state)
         free = ~_at_boundary(state.theta, d, single)
         _, decrement = _newton(d, free)
-        secs = time.perf_counter() - t0
+        rows.append(_row(it, kind, state.loglik, change, decrement, state.theta, t0))
         t0 = time.perf_counter()
-        rows.append(dict(iteration=it, step=kind, loglik=state.loglik, change=change,
-                         newton_decrement=decrement, seconds=secs,
-                         **{f"theta{i}": v for i, v in enumerate(state.theta)}))
         if options.callback is not None:
             options.callback(rows[-1])
         if abs(change) < tol_change * obj.loglik_unit and decrement < tol:
             converged = True
             break
+        if blocks and (kind == "EM-fallback" or _near_psd_boundary(obj, state.theta)):
+            switch = True   # AI failed, or a block nears the PSD boundary, where AI steps do not settle
+            break
+    criteria = dict(change=change, newton_decrement=decrement, tol=tol, tol_change=tol_change)
+    if switch:
+        state, converged, extra = _finish(obj, state, rows, options)
+        d = derivatives(obj, state)
+        criteria.update(extra)
     if not converged:
-        warnings.warn(f"{options.algorithm.upper()} iterations did not converge in {options.max_iter} "
-                      f"iterations: last change in log-likelihood {change:.3g}, Newton decrement "
-                      f"{decrement:.3g} (tolerances {tol_change:g} per record and {tol:g})",
-                      ConvergenceWarning, stacklevel=3)
-    boundary = np.zeros(len(state.theta), dtype=bool)
-    if len(single):
-        boundary[single] = state.theta[single] <= BOUNDARY * state.theta[-1] * (1 + 1e-6)
-    return Trace(state=state, deriv=d, converged=converged, rows=rows, boundary=boundary,
-                 criteria=dict(change=change, newton_decrement=decrement, tol=tol, tol_change=tol_change))
+        warnings.warn(_not_converged(options, criteria), ConvergenceWarning, stacklevel=3)
+    flags = cholesky.boundary_flags(obj.vm, state.theta)
+    return Trace(state=state, deriv=d, converged=converged, rows=rows, boundary=flags.boundary,
+                 criteria=criteria, zero=flags.zero, no_se=flags.no_se, singular=flags.singular)
+
+
+def _finish(obj: Objective, state: State, rows: list, options: Options) -> tuple[State, bool, dict]:
+    """The Cholesky finish from ``state`` (cholesky.finish), logged in ``rows`` as "L-BFGS-B" steps.
+    Returns the better of the two states, whether the finish converged, and its criteria."""
+    first, last = len(rows), [state.loglik, time.perf_counter()]
+
+    def log(r):
+        rows.append(_row(len(rows) + 1, "L-BFGS-B", r["loglik"], r["loglik"] - last[0], np.nan, r["theta"],
+                         last[1], projected_gradient=r["projected_gradient"]))
+        last[:] = [r["loglik"], time.perf_counter()]
+        if options.callback is not None:
+            options.callback(rows[-1])
+
+    fin = cholesky.finish(obj, state.theta, max_iter=options.max_iter, callback=log)
+    change = rows[-1]["change"] if len(rows) > first else 0.0
+    criteria = dict(change=change, newton_decrement=fin.decrement, projected_gradient=fin.projected_gradient,
+                    finish="L-BFGS-B over relative Cholesky factors: " + fin.message)
+    if fin.state.loglik < state.loglik:   # cannot happen unless the finish failed from its start
+        return state, False, criteria
+    return fin.state, fin.converged, criteria
+
+
+def _not_converged(options: Options, c: dict) -> str:
+    if "finish" in c:
+        return (f"{options.algorithm.upper()} iterations reached the boundary of a covariance block and the "
+                f"Cholesky finish did not converge ({c['finish']}): projected gradient "
+                f"{c['projected_gradient']:.3g}, predicted gain {c['newton_decrement']:.3g}")
+    return (f"{options.algorithm.upper()} iterations did not converge in {options.max_iter} "
+            f"iterations: last change in log-likelihood {c['change']:.3g}, Newton decrement "
+            f"{c['newton_decrement']:.3g} (tolerances {c['tol_change']:g} per record and {c['tol']:g})")
 
 
 def iterations_frame(trace: Trace, names: list[str]) -> pd.DataFrame:

@@ -1,10 +1,13 @@
 """Build a FitResult from the final REML/ML state: tables, likelihood parts, iteration log."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import InferenceWarning, NotPositiveDefiniteError
 from ..inference.satterthwaite import Context, coefficient_df
 from ..inference.vcov import theta_covariance
 from ..reml.driver import iterations_frame
@@ -49,10 +52,12 @@ def fixed_table(names, b, se, df) -> pd.DataFrame:
                          "ci_lower": b - q * se, "ci_upper": b + q * se}, index=pd.Index(names, name="coefficient"))
 
 
-def variance_table(vm, theta, vcov_theta, boundary) -> pd.DataFrame:
-    """group, term1, term2, estimate, std_error, boundary: one row per element of theta."""
+def variance_table(vm, theta, vcov_theta, boundary, zero=None) -> pd.DataFrame:
+    """group, term1, term2, estimate, std_error, boundary: one row per element of theta; estimates
+    in ``zero`` (default: those on the boundary) are reported as 0."""
     df = vm.param_table()
-    est = np.where(boundary, 0.0, theta)
+    zero = boundary if zero is None else zero
+    est = np.where(zero, 0.0, theta)
     se = np.full(len(theta), np.nan) if vcov_theta is None else np.sqrt(np.clip(np.diag(vcov_theta), 0, None))
     df["estimate"] = est
     df["std_error"] = np.where(boundary, np.nan, se)
@@ -90,34 +95,55 @@ def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
     return out
 
 
-def satterthwaite_parts(obj, state, vcov_ai, boundary):
-    """Cov(theta) for Satterthwaite (inverse observed information, or inverse AI for large models) and
-    the coefficients' Satterthwaite df; (None, None) when there are no fixed effects or too many
-    (large herd-year factors: the df are then n - p, which is what they tend to anyway)."""
+FAILURES = (NotPositiveDefiniteError, np.linalg.LinAlgError, FloatingPointError, ValueError, ZeroDivisionError)
+
+
+def satterthwaite_parts(obj, state, vcov_ai, free):
+    """Cov(theta) for Satterthwaite (inverse observed information over the ``free`` parameters, or
+    inverse AI for large models) and the coefficients' Satterthwaite df; (None, None) when there are
+    no fixed effects or too many (large herd-year factors: the df are then n - p, which is what they
+    tend to anyway)."""
     p = obj.pattern.p
     if p == 0 or p > SATTERTHWAITE_MAX or not dense_fixed_block(obj):
         return None, None
     observed = max(obj.pattern.size, obj.pattern.n) <= OBSERVED_INFO_MAX
-    V = theta_covariance(obj, state.theta, ~boundary) if observed else vcov_ai
+    V = theta_covariance(obj, state.theta, free) if observed else vcov_ai
     obj.factorize(state.theta)
     _, df = coefficient_df(Context(obj, state.theta, state.sol[:p], V, float(state.theta[-1])))
     return (V if observed else None), df
 
 
-def _common(model, obj, state, vcov_theta, boundary, ddf="residual", **extra) -> FitResult:
+def _inference_failed(what: str, err: Exception) -> None:
+    warnings.warn(f"{what} could not be computed at the optimum and {'are' if what.endswith('s') else 'is'} "
+                  f"reported as NaN: {type(err).__name__}: {err}", InferenceWarning, stacklevel=4)
+
+
+def _common(model, obj, state, vcov_theta, boundary, ddf="residual", zero=None, free=None, **extra) -> FitResult:
+    """The FitResult at ``state``; a post-fit quantity that cannot be computed (Satterthwaite df, standard
+    errors) is NaN with an InferenceWarning, never an exception that loses the fit."""
     p = obj.pattern.p
     vcov_obs, df = None, None
+    free = ~boundary if free is None else free
     if ddf == "satterthwaite" and vcov_theta is not None:
-        vcov_obs, df = satterthwaite_parts(obj, state, vcov_theta, boundary)
+        try:
+            vcov_obs, df = satterthwaite_parts(obj, state, vcov_theta, free)
+        except FAILURES as err:
+            _inference_failed("Satterthwaite degrees of freedom", err)
+            df = np.full(p, np.nan)
+        obj.factorize(state.theta)
     if df is None:
         ddf, df = "residual", max(obj.pattern.n - p, 1)
-    se, vcov_b = fixed_covariance(obj, state.theta)
+    try:
+        se, vcov_b = fixed_covariance(obj, state.theta)
+    except FAILURES as err:
+        _inference_failed("standard errors of the fixed effects", err)
+        se, vcov_b = np.full(p, np.nan), None
     b = state.sol[:p]
     fixed = fixed_table(model.design.fixed_names, b, se, df)
     return FitResult(
         formula=model.formula, method=obj.method, theta=state.theta.copy(), loglik=state.loglik,
         nobs=obj.pattern.n, n_fixed=p, fixed_effects=fixed, vcov_beta=vcov_b,
-        variance_components=variance_table(obj.vm, state.theta, vcov_theta, boundary),
+        variance_components=variance_table(obj.vm, state.theta, vcov_theta, boundary, zero),
         vcov_theta=vcov_theta, random_effects=random_tables(model, obj, state),
         likelihood_parts=dict(logdet_C=state.logdet_C, logdet_G=state.logdet_G, yPy=state.yPy,
                               n=obj.pattern.n, p=p, method=obj.method),
@@ -133,18 +159,28 @@ def from_solution(model, obj, state) -> FitResult:
                    converged=None, n_iter=0, algorithm="none", iterations=pd.DataFrame(), criteria={})
 
 
-def from_trace(model, obj, trace, algorithm: str, ddf: str = "satterthwaite") -> FitResult:
-    """FitResult of a REML/ML run: standard errors of theta from the inverse AI matrix at convergence;
-    fixed-effect df by Satterthwaite (ddf="satterthwaite", default) or n - p (ddf="residual")."""
-    free = ~trace.boundary
+def theta_vcov_ai(ai: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Inverse AI over the ``free`` parameters, NaN elsewhere; all NaN (with an InferenceWarning) when
+    that block of the AI matrix is not positive definite (the information is singular)."""
     vcov = np.full((len(free), len(free)), np.nan)
-    ai = trace.deriv.ai[np.ix_(free, free)]
+    block = ai[np.ix_(free, free)]
     try:
-        vcov[np.ix_(free, free)] = np.linalg.inv(ai)
-    except np.linalg.LinAlgError:
-        pass
+        np.linalg.cholesky(block)
+        vcov[np.ix_(free, free)] = np.linalg.inv(block)
+    except np.linalg.LinAlgError as err:
+        _inference_failed("standard errors of the variance components (singular average information)", err)
+    return vcov
+
+
+def from_trace(model, obj, trace, algorithm: str, ddf: str = "satterthwaite") -> FitResult:
+    """FitResult of a REML/ML run: standard errors of theta from the inverse AI matrix at convergence
+    (NaN on the boundary and in rank-deficient covariance blocks); fixed-effect df by Satterthwaite
+    (ddf="satterthwaite", default) or n - p (ddf="residual")."""
+    free = ~trace.no_se
+    vcov = theta_vcov_ai(trace.deriv.ai, free)
     obj.factorize(trace.state.theta)
     names = [("/".join(x for x in r if x)) for r in obj.vm.param_table().itertuples(index=False)]
-    return _common(model, obj, trace.state, vcov, trace.boundary, ddf=ddf, converged=trace.converged,
-                   n_iter=len(trace.rows), algorithm=algorithm,
-                   iterations=iterations_frame(trace, names), criteria=dict(trace.criteria))
+    return _common(model, obj, trace.state, vcov, trace.boundary, ddf=ddf, zero=trace.zero, free=free,
+                   converged=trace.converged, n_iter=len(trace.rows), algorithm=algorithm,
+                   iterations=iterations_frame(trace, names), criteria=dict(trace.criteria),
+                   singular=trace.singular)

@@ -45,6 +45,7 @@ class FitResult(InferenceMethods):
     model: object = field(default=None, repr=False, compare=False)
     ddf: str = "residual"                       # how fixed_effects' df were computed
     vcov_theta_observed: np.ndarray | None = field(default=None, repr=False)  # inverse observed information
+    singular: bool = False                      # lme4's isSingular: a relative Cholesky diagonal below 1e-4
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -104,7 +105,8 @@ class FitResult(InferenceMethods):
             "formula": self.formula, "method": self.method, "algorithm": self.algorithm,
             "nobs": self.nobs, "n_dropped": self.n_dropped, "aliased": list(self.aliased),
             "loglik": self.loglik, "deviance": self.deviance, "aic": self.aic, "bic": self.bic,
-            "converged": self.converged, "n_iter": self.n_iter, "criteria": _plain(self.criteria),
+            "converged": self.converged, "singular": self.singular, "n_iter": self.n_iter,
+            "criteria": _plain(self.criteria),
             "theta": [float(x) for x in self.theta],
             "fixed_effects": frame(self.fixed_effects),
             "variance_components": frame(self.variance_components),
