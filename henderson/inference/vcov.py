@@ -97,6 +97,19 @@ def _steps(obj, theta: np.ndarray, rel: float) -> np.ndarray:
     return np.maximum(np.array(h), 1e-300)
 
 
+def _pair(obj, theta: np.ndarray, j: int, h: float, halvings: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """theta +- h e_j, h halved until both are admissible (near a singular covariance block the first
+    step can leave the positive definite cone)."""
+    for _ in range(halvings):
+        tp, tm = theta.copy(), theta.copy()
+        tp[j] += h
+        tm[j] -= h
+        if obj.vm.is_admissible(tp) and obj.vm.is_admissible(tm):
+            break
+        h *= 0.5
+    return tp, tm
+
+
 def observed_information(obj, theta, free: np.ndarray | None = None, rel: float = 1e-4) -> np.ndarray:
     """-d2 l / dtheta dtheta' over the free parameters, by central differences of the analytic score."""
     theta = np.asarray(theta, dtype=float)
@@ -105,12 +118,10 @@ def observed_information(obj, theta, free: np.ndarray | None = None, rel: float 
     idx = np.flatnonzero(free)
     H = np.zeros((len(idx), len(idx)))
     for c, j in enumerate(idx):
-        tp, tm = theta.copy(), theta.copy()
-        tp[j] += h[j]
-        tm[j] -= h[j]
+        tp, tm = _pair(obj, theta, j, h[j])
         gp = derivatives(obj, obj.at(tp)).score[idx]
         gm = derivatives(obj, obj.at(tm)).score[idx]
-        H[:, c] = (gp - gm) / (2 * h[j])
+        H[:, c] = (gp - gm) / (tp[j] - tm[j])
     obj.at(theta)
     return -0.5 * (H + H.T)
 

@@ -114,8 +114,8 @@ def satterthwaite_parts(obj, state, vcov_ai, free):
 
 
 def _inference_failed(what: str, err: Exception) -> None:
-    warnings.warn(f"{what} could not be computed at the optimum and {'are' if what.endswith('s') else 'is'} "
-                  f"reported as NaN: {type(err).__name__}: {err}", InferenceWarning, stacklevel=4)
+    warnings.warn(f"{what} could not be computed at the optimum (reported as NaN): {type(err).__name__}: {err}",
+                  InferenceWarning, stacklevel=4)
 
 
 def _common(model, obj, state, vcov_theta, boundary, ddf="residual", zero=None, free=None, **extra) -> FitResult:

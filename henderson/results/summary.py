@@ -71,9 +71,28 @@ def fixed_effects_block(r) -> list[str]:
     return lines + left_out
 
 
+def boundary_line(r) -> str:
+    """lme4's "boundary (singular) fit" with what is on the boundary: variances at 0, correlations of +-1."""
+    vc = r.variance_components
+    bound = vc[vc["boundary"] & (vc.group != "Residual")]
+    parts = [f"{g} {a} variance 0" for g, a, b, e in zip(bound.group, bound.term1, bound.term2, bound.estimate)
+             if not b]
+    for g, a, b, e in zip(bound.group, bound.term1, bound.term2, bound.estimate):
+        if b and e != 0:
+            parts.append(f"{g} correlation of {b} and {a} {'+1' if e > 0 else '-1'}")
+    if not parts:
+        parts = [f"{g} covariance matrix singular" for g in dict.fromkeys(bound.group)] or ["a covariance matrix singular"]
+    return "boundary (singular) fit: " + "; ".join(parts) + " (lme4's isSingular)"
+
+
 def convergence_line(r) -> str:
     if r.converged is None:
         return "Convergence: at given variances (no estimation)"
+    if "finish" in r.criteria:
+        return (f"Convergence: {'converged' if r.converged else 'NOT converged'} in {r.n_iter} iterations "
+                f"({r.algorithm.upper()}, then L-BFGS-B over relative Cholesky factors at the boundary); projected "
+                f"gradient {r.criteria.get('projected_gradient', np.nan):.2g}, predicted gain "
+                f"{r.criteria.get('newton_decrement', np.nan):.2g}")
     return (f"Convergence: {'converged' if r.converged else 'NOT converged'} in {r.n_iter} iterations "
             f"({r.algorithm.upper()}); last change in logLik {r.criteria.get('change', np.nan):.2g}, "
             f"Newton decrement {r.criteria.get('newton_decrement', np.nan):.2g}")
@@ -111,10 +130,8 @@ def summary_text(r) -> str:
              "Random effects:", *random_effects_block(r), "",
              *animal_model_block(r),
              "Fixed effects:", *fixed_effects_block(r), "", convergence_line(r)]
-    bound = r.variance_components[r.variance_components["boundary"]]
-    if len(bound):
-        lines.append("Boundary (singular) fit: " + ", ".join(f"{g} {t}" for g, t in zip(bound.group, bound.term1)
-                                                              if g != "Residual") + " estimated as 0")
+    if r.singular or r.variance_components["boundary"].any():
+        lines.append(boundary_line(r))
     if r.aliased:
         lines.append("Aliased fixed-effect columns dropped: " + first_ten(r.aliased))
     if r.n_dropped:
