@@ -40,7 +40,7 @@ from .objective import Objective, State
 RIDGE = 1e-8          # Sigma_k = sigma2 (T T' + RIDGE I); = driver.BOUNDARY
 SINGULAR = 1e-4       # lme4's isSingular: a relative Cholesky diagonal below this
 SNAP = 1e-2           # diagonals below this are tried on the face T[j, j] = 0
-MAX_ITER = 500        # L-BFGS-B iterations per run
+MAX_ITER = 500        # L-BFGS-B iterations in all (driver: Options.max_iter)
 RESTARTS = 3          # L-BFGS-B runs restarted from where the last stopped in its line search
 GTOL = 1e-7           # projected gradient, relative to max(1, |criterion| / N)
 MAX_DECREMENT = 1e-3  # a stop in the line search (the criterion no longer decreases to its accuracy) counts
@@ -132,12 +132,15 @@ class Profiled:
 
 def _minimize(prof: Profiled, t0: np.ndarray, fixed: np.ndarray, max_iter: int, gtol: float, log):
     """L-BFGS-B from t0 with the coordinates in ``fixed`` held at their values, restarted (fresh
-    curvature pairs) while it stops in its line search; returns (t, decrement, iterations, message)."""
+    curvature pairs) while it stops in its line search, at most ``max_iter`` iterations in all;
+    returns (t, decrement, iterations, message)."""
     bounds = [(x, x) if f else b for x, f, b in zip(t0, fixed, prof.bounds())]
     t, n_iter, decrement, message = t0, 0, np.inf, ""
     for _ in range(RESTARTS):
+        if n_iter >= max_iter:
+            break
         res = minimize(prof.evaluate, t, jac=True, method="L-BFGS-B", bounds=bounds, callback=log,
-                       options=dict(maxiter=max_iter, ftol=1e-15, gtol=gtol, maxcor=20))
+                       options=dict(maxiter=max_iter - n_iter, ftol=1e-15, gtol=gtol, maxcor=20))
         moved = not np.array_equal(res.x, t)
         t, n_iter, message = res.x, n_iter + int(res.nit), str(res.message)
         g = np.where(fixed | prof.near_face(t), 0.0, prof.free_gradient(t))
@@ -149,8 +152,8 @@ def _minimize(prof: Profiled, t0: np.ndarray, fixed: np.ndarray, max_iter: int, 
 
 def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback=None) -> Finish:
     """Minimize the profiled criterion over T from the factors of ``theta`` by L-BFGS-B (diagonals >= 0,
-    exact gradient), try small diagonals on their face, and return the state at the optimum
-    (sigma2 = sigma2_hat). ``callback(dict(loglik, theta, projected_gradient))`` after every iteration."""
+    exact gradient; at most ``max_iter`` iterations), try small diagonals on their face, and return
+    the state at the optimum (sigma2 = sigma2_hat). ``callback(dict(loglik, theta, projected_gradient))`` after every iteration."""
     prof = Profiled(obj)
     t0 = prof.stack(obj.vm.relative_cholesky(theta, RIDGE))
     gtol = GTOL * max(1.0, abs(prof.evaluate(t0)[0]) / max(prof.N, 1))
@@ -164,14 +167,14 @@ def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback
     none = np.zeros(len(t0), bool)
     t, decrement, n_iter, message = _minimize(prof, t0, none, max_iter, gtol, log)
     small = prof.diagonal & (t > 0) & (t < SNAP)
-    if small.any():
+    if small.any() and n_iter < max_iter:
         snapped = np.where(small, 0.0, t)
-        ts, dec_s, it_s, msg_s = _minimize(prof, snapped, small, max_iter, gtol, log)
+        ts, _, it_s, _ = _minimize(prof, snapped, small, max_iter - n_iter, gtol, log)
         n_iter += it_s
         best = prof.evaluate(t)[0]
-        if prof.evaluate(ts)[0] <= best + NOISE * max(abs(best), 1.0):
+        if prof.evaluate(ts)[0] <= best + NOISE * max(abs(best), 1.0) and n_iter < max_iter:
             # the face is as good: free the snapped diagonals again from there (they stay at 0 if it is a bound)
-            t, decrement, it_f, message = _minimize(prof, ts, none, max_iter, gtol, log)
+            t, decrement, it_f, message = _minimize(prof, ts, none, max_iter - n_iter, gtol, log)
             n_iter += it_f
     g = prof.free_gradient(t)
     converged = decrement <= MAX_DECREMENT or "CONVERGENCE" in message

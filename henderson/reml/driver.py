@@ -28,6 +28,7 @@ BOUNDARY = 1e-8      # a variance at BOUNDARY * sigma2 is on the boundary (repor
 MAX_HALVINGS = 12
 MAX_LOG_DECREASE = 5.0  # a step lowers a positive scalar by at most exp(-5) (zero is reached by the boundary candidate)
 SWITCH = 1e-2        # a q >= 2 block whose relative Cholesky diagonal falls below this goes to the Cholesky finish
+EM_SWITCH, EM_PATIENCE = 0.1, 50  # EM, which approaches such a block only geometrically: below 0.1 after 50 steps
 
 
 @dataclass(frozen=True)
@@ -275,11 +276,19 @@ def _em_step(obj, state, d, single) -> State:
     return new
 
 
-def _near_psd_boundary(obj: Objective, theta: np.ndarray) -> bool:
-    """Whether a q >= 2 block's relative Cholesky factor has a diagonal below SWITCH (Sigma_k has an
-    eigenvalue below about 1e-4 sigma2)."""
+def _near_psd_boundary(obj: Objective, theta: np.ndarray, level: float = SWITCH) -> bool:
+    """Whether a q >= 2 block's relative Cholesky factor has a diagonal below ``level`` (at SWITCH,
+    Sigma_k has an eigenvalue below about 1e-4 sigma2)."""
     factors = obj.vm.relative_cholesky(theta)
-    return any(t.q >= 2 and np.diag(T).min() < SWITCH for t, T in zip(obj.vm.terms, factors))
+    return any(t.q >= 2 and np.diag(T).min() < level for t, T in zip(obj.vm.terms, factors))
+
+
+def _switch(obj: Objective, theta: np.ndarray, kind: str, it: int, em: bool) -> bool:
+    """Whether to leave AI/EM for the Cholesky finish: AI failed (EM fallback) or a block nears the PSD
+    boundary, where AI steps do not settle; for EM, a block still near it after EM_PATIENCE steps."""
+    if em:
+        return it >= EM_PATIENCE and _near_psd_boundary(obj, theta, EM_SWITCH)
+    return kind == "EM-fallback" or _near_psd_boundary(obj, theta)
 
 
 def _row(it, kind, state_loglik, change, decrement, theta, t0, **extra) -> dict:
@@ -325,8 +334,8 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
         if abs(change) < tol_change * obj.loglik_unit and decrement < tol:
             converged = True
             break
-        if blocks and (kind == "EM-fallback" or _near_psd_boundary(obj, state.theta)):
-            switch = True   # AI failed, or a block nears the PSD boundary, where AI steps do not settle
+        if blocks and _switch(obj, state.theta, kind, it, em):
+            switch = True
             break
     criteria = dict(change=change, newton_decrement=decrement, tol=tol, tol_change=tol_change)
     if switch:

@@ -81,7 +81,8 @@ def boundary_line(r) -> str:
         if b and e != 0:
             parts.append(f"{g} correlation of {b} and {a} {'+1' if e > 0 else '-1'}")
     if not parts:
-        parts = [f"{g} covariance matrix singular" for g in dict.fromkeys(bound.group)] or ["a covariance matrix singular"]
+        parts = [f"{g} covariance matrix singular" for g in dict.fromkeys(bound.group)] or \
+            ["a covariance matrix singular"]
     return "boundary (singular) fit: " + "; ".join(parts) + " (lme4's isSingular)"
 
 
