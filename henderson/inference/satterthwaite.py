@@ -13,18 +13,23 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .vcov import coefficient_variances, contrast_covariance
+from .vcov import coefficient_variances, contrast_covariance, contrast_variance
 
 
 @dataclass(frozen=True)
 class Context:
-    """What every Satterthwaite computation needs: the objective at theta, b and Cov(theta)."""
+    """What every Satterthwaite computation needs: the objective at theta, b and Cov(theta).
+
+    With ``coords`` (singular.CholeskyCoordinates, for fits on the boundary of a covariance block)
+    ``vcov_theta`` is the covariance of those coordinates, and derivatives of Var(b) are taken in them.
+    """
 
     obj: object
     theta: np.ndarray
     b: np.ndarray
     vcov_theta: np.ndarray      # NaN rows/columns for parameters on the boundary
     sigma2: float
+    coords: object = None
 
     @property
     def free(self) -> np.ndarray:
@@ -41,9 +46,24 @@ def satterthwaite_df(var: float, grad: np.ndarray, A: np.ndarray) -> float:
     return 2.0 * var**2 / den if den > 0 else np.inf
 
 
+def contrast_parts(ctx: Context, L: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """L Var(b) L' and its derivatives in the parameters of ctx.vcov_theta."""
+    if ctx.coords is None:
+        return contrast_covariance(ctx.obj, ctx.theta, L)
+    grads = ctx.coords.derivatives(lambda th: contrast_variance(ctx.obj, th, L))
+    return contrast_variance(ctx.obj, ctx.theta, L), grads
+
+
 def coefficient_df(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Standard errors and Satterthwaite df of every coefficient."""
-    var, jac = coefficient_variances(ctx.obj, ctx.theta)
+    if ctx.coords is None:
+        var, jac = coefficient_variances(ctx.obj, ctx.theta)
+    else:
+        eye = np.eye(len(ctx.b))
+
+        def diag(th):
+            return np.diag(contrast_variance(ctx.obj, th, eye))
+        var, jac = diag(ctx.theta), np.column_stack(ctx.coords.derivatives(diag))
     A, f = ctx.A(), ctx.free
     df = np.array([satterthwaite_df(v, g[f], A) for v, g in zip(var, jac)])
     return np.sqrt(var), df
@@ -52,7 +72,7 @@ def coefficient_df(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
 def contest_1d(ctx: Context, l: np.ndarray, df: float | None = None) -> dict:
     """estimate, std_error, df, t_value, p_value of l'b (df: Satterthwaite unless given)."""
     l = np.asarray(l, dtype=float).ravel()
-    M, grads = contrast_covariance(ctx.obj, ctx.theta, l[None, :])
+    M, grads = contrast_parts(ctx, l[None, :])
     var = float(M[0, 0])
     if df is None:
         g = np.array([G[0, 0] for G in grads])[ctx.free]
@@ -79,7 +99,7 @@ def f_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
 def contest_md(ctx: Context, L: np.ndarray, ddf: float | None = None, tol: float = 1e-8) -> dict:
     """F test of L b = 0: sum_sq, mean_sq, num_df, den_df, F_value, p_value (lmerTest's contestMD)."""
     L = np.atleast_2d(np.asarray(L, dtype=float))
-    M, grads = contrast_covariance(ctx.obj, ctx.theta, L)
+    M, grads = contrast_parts(ctx, L)
     d, P = np.linalg.eigh(M)
     order = np.argsort(d)[::-1]
     d, P = d[order], P[:, order]

@@ -50,6 +50,13 @@ def _dC_quadratic(obj, theta, XL: np.ndarray, XR: np.ndarray) -> list[np.ndarray
     return out
 
 
+def contrast_variance(obj, theta, L: np.ndarray) -> np.ndarray:
+    """L Var(b) L' at theta (refactoring C there)."""
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    M = L @ solve_fixed(obj, theta, L.T)[:obj.pattern.p]
+    return 0.5 * (M + M.T)
+
+
 def contrast_covariance(obj, theta, L: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """L Var(b) L' and its derivatives d(L Var(b) L')/dtheta_j, j = 1..len(theta)."""
     L = np.atleast_2d(np.asarray(L, dtype=float))

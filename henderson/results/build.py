@@ -9,6 +9,7 @@ from scipy import stats
 
 from ..errors import InferenceWarning, NotPositiveDefiniteError
 from ..inference.satterthwaite import Context, coefficient_df
+from ..inference.singular import cholesky_context
 from ..inference.vcov import theta_covariance
 from ..reml.driver import iterations_frame
 from .fitresult import FitResult
@@ -98,15 +99,19 @@ def random_tables(model, obj, state) -> dict[str, pd.DataFrame]:
 FAILURES = (NotPositiveDefiniteError, np.linalg.LinAlgError, FloatingPointError, ValueError, ZeroDivisionError)
 
 
-def satterthwaite_parts(obj, state, vcov_ai, free):
+def satterthwaite_parts(obj, state, vcov_ai, free, cholesky=False):
     """Cov(theta) for Satterthwaite (inverse observed information over the ``free`` parameters, or
     inverse AI for large models) and the coefficients' Satterthwaite df; (None, None) when there are
     no fixed effects or too many (large herd-year factors: the df are then n - p, which is what they
-    tend to anyway)."""
+    tend to anyway). ``cholesky``: a covariance block is rank deficient, and the df are computed over
+    the relative Cholesky factors (inference.singular; Cov(theta) is then not returned)."""
     p = obj.pattern.p
     if p == 0 or p > SATTERTHWAITE_MAX or not dense_fixed_block(obj):
         return None, None
     observed = max(obj.pattern.size, obj.pattern.n) <= OBSERVED_INFO_MAX
+    if cholesky and observed:
+        _, df = coefficient_df(cholesky_context(obj, state.theta, state.sol[:p]))
+        return None, df
     V = theta_covariance(obj, state.theta, free) if observed else vcov_ai
     obj.factorize(state.theta)
     _, df = coefficient_df(Context(obj, state.theta, state.sol[:p], V, float(state.theta[-1])))
@@ -124,9 +129,10 @@ def _common(model, obj, state, vcov_theta, boundary, ddf="residual", zero=None, 
     p = obj.pattern.p
     vcov_obs, df = None, None
     free = ~boundary if free is None else free
+    deficient = bool((boundary & ~(boundary if zero is None else zero)).any())
     if ddf == "satterthwaite" and vcov_theta is not None:
         try:
-            vcov_obs, df = satterthwaite_parts(obj, state, vcov_theta, free)
+            vcov_obs, df = satterthwaite_parts(obj, state, vcov_theta, free, cholesky=deficient)
         except FAILURES as err:
             _inference_failed("Satterthwaite degrees of freedom", err)
             df = np.full(p, np.nan)

@@ -15,6 +15,7 @@ from ..inference import emmeans as _emm
 from ..inference import plots as _plots
 from ..inference import predict as _pred
 from ..inference import profile as _prof
+from ..inference import singular as _singular
 from ..inference.satterthwaite import Context
 from ..inference.vcov import theta_covariance
 
@@ -41,6 +42,9 @@ class InferenceMethods:
 
     def inference_context(self) -> Context:
         """Objective at theta, b, Cov(theta) (inverse observed information) and sigma2."""
+        if "context" not in self.cache and _singular.rank_deficient(self.variance_components):
+            self.cache["context"] = _singular.cholesky_context(self._objective(), self.theta,
+                                                               self.fixed_effects["estimate"].to_numpy())
         if "context" not in self.cache:
             V = self.vcov_theta_observed
             if V is None and self.ddf == "satterthwaite":

@@ -8,9 +8,10 @@ boundary.json. 42 of lme4's optima are singular.
 Expectations: converged in a bounded number of iterations; the criterion no worse than lme4's
 (interior: 1e-9 relative; singular: 2e-6, since Sigma_k keeps an eigenvalue of 1e-8 sigma2 and
 the criterion there is accurate to about 5e-10 relative); the singular flag equal to lme4's
-isSingular where both reach the same optimum (in 5 designs lme4's bobyqa stops 0.09 to 1.1
-deviance units above henderson's optimum; lme4's own deviance function at henderson's theta
-agrees with henderson's criterion there); no exception from inference.
+isSingular and the Satterthwaite df equal to lmerTest's (1e-2 relative; in practice 4e-3) where
+both reach the same optimum (in 5 designs lme4's bobyqa stops 0.09 to 1.1 deviance units above
+henderson's optimum; lme4's own deviance function at henderson's theta agrees with henderson's
+criterion there); no exception from inference.
 """
 import json
 import warnings
@@ -51,6 +52,8 @@ def test_reaches_lme4_optimum(name):
     assert f.deviance <= ref["criterion"] + slack
     if f.deviance > ref["criterion"] - 1e-4:          # the same optimum as lme4's
         assert f.singular == ref["isSingular"]
+        # lmerTest's Satterthwaite df (over lme4's theta and sigma; here over T and sigma2 at singular fits)
+        np.testing.assert_allclose(f.fixed_effects["df"], ref["fixef"]["satterthwaite_df"], rtol=1e-2)
     assert np.all(np.isfinite(f.fixed_effects["df"]))
     assert np.all(np.isfinite(f.fixed_effects["std_error"]))
     assert f.to_dict()["singular"] == f.singular
@@ -152,3 +155,21 @@ def test_inference_failure_does_not_lose_the_fit(monkeypatch):
         f = fit("d02")
     assert f.converged and np.all(np.isnan(f.fixed_effects["df"]))
     assert np.all(np.isfinite(f.fixed_effects["estimate"]))
+
+
+def test_satterthwaite_in_cholesky_coordinates_equals_covariance_elements_inside():
+    """At an interior optimum the df do not depend on the parameterization: over (T, sigma2) by
+    numerical derivatives as over the covariance elements by analytic ones."""
+    from henderson.inference.satterthwaite import coefficient_df
+    from henderson.inference.singular import cholesky_context
+
+    f = fit("d02")
+    obj = f.model.objective("REML")
+    _, df = coefficient_df(cholesky_context(obj, f.theta, f.fixed_effects["estimate"].to_numpy()))
+    np.testing.assert_allclose(df, f.fixed_effects["df"], rtol=2e-3)
+
+
+def test_contrasts_of_a_singular_fit_use_the_cholesky_coordinates():
+    f = fit("d05")
+    np.testing.assert_allclose(f.coef_table()["df"], f.fixed_effects["df"], rtol=1e-10)
+    np.testing.assert_allclose(f.fixed_effects["df"], REF["d05"]["fixef"]["satterthwaite_df"], rtol=2e-3)

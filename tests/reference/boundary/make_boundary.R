@@ -5,10 +5,14 @@
 # Reads designs.csv and index.csv beside this script and writes boundary.json there: per design
 # the criterion (REMLcrit for REML fits, -2 logLik for ML), theta (relative Cholesky factor, lme4's
 # order), sigma, isSingular, fixed effects and the variance components. bobyqa with a tight rhoend
-# (and a large maxfun) so that the optimum is found to about 1e-10 in theta.
+# (and a large maxfun) so that the optimum is found to about 1e-10 in theta. lmerTest's Satterthwaite
+# df of the fixed effects at that fit (as_lmerModLmerTest).
 
 invisible(Sys.setlocale("LC_COLLATE", "C"))
-suppressPackageStartupMessages(library(lme4))
+suppressPackageStartupMessages({
+  library(lme4)
+  library(lmerTest)   # Satterthwaite df of the same fit (as_lmerModLmerTest); lme4::lmer is called explicitly
+})
 
 args <- commandArgs(trailingOnly = FALSE)
 script_file <- sub("^--file=", "", args[grepl("^--file=", args)])
@@ -27,7 +31,8 @@ fit_one <- function(spec) {
   d <- data[data$design == spec$design, ]
   d$g <- factor(d$g)
   if (grepl("\\| h", spec$formula)) d$h <- factor(d$h)
-  m <- lmer(as.formula(spec$formula), data = d, REML = spec$REML, control = CONTROL)
+  m <- lme4::lmer(as.formula(spec$formula), data = d, REML = spec$REML, control = CONTROL)
+  df <- tryCatch(unname(coef(summary(as_lmerModLmerTest(m)))[, "df"]), error = function(e) NULL)
   vc <- as.data.frame(VarCorr(m), order = "lower.tri")
   list(
     formula = spec$formula,
@@ -41,7 +46,8 @@ fit_one <- function(spec) {
     sigma = sigma(m),
     isSingular = isSingular(m),
     min_relative_diag = min(getME(m, "theta")[getME(m, "lower") == 0]),
-    fixef = list(names = arr(names(fixef(m))), estimate = arr(unname(fixef(m)))),
+    fixef = list(names = arr(names(fixef(m))), estimate = arr(unname(fixef(m))),
+                 satterthwaite_df = if (is.null(df)) NULL else arr(df)),
     varcorr = list(grp = arr(vc$grp), var1 = arr(vc$var1), var2 = arr(vc$var2), vcov = arr(vc$vcov)),
     feval = m@optinfo$feval
   )
@@ -52,6 +58,7 @@ out <- list(
                       "criterion: REMLcrit (REML) or -2 logLik (ML). isSingular: lme4's isSingular(),",
                       "a relative Cholesky diagonal below 1e-4."),
   versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
+                  lmerTest = as.character(packageVersion("lmerTest")),
                   Matrix = as.character(packageVersion("Matrix"))),
   control = list(optimizer = "bobyqa", maxfun = 1e5, rhoend = 1e-12),
   designs = list()
