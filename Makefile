@@ -66,6 +66,7 @@ $(STAMP): pyproject.toml | $(PY)
 references:
 	@command -v Rscript >/dev/null || { echo "Rscript not found; install: apt-get install -y $(RPKGS)"; exit 1; }
 	cd tests/reference && OPENBLAS_NUM_THREADS=1 LC_ALL=C Rscript --vanilla make_reference.R
+	cd tests/reference/boundary && OPENBLAS_NUM_THREADS=1 LC_ALL=C Rscript --vanilla make_boundary.R
 	cd tests/reference && LC_ALL=C Rscript --vanilla make_lme4_checks.R
 
 clean-venv:
