@@ -72,18 +72,27 @@ def fixed_effects_block(r) -> list[str]:
 
 
 def boundary_line(r) -> str:
-    """lme4's "boundary (singular) fit" with what is on the boundary: variances at 0, correlations of +-1."""
+    """lme4's "boundary (singular) fit" with what is on the boundary: variances at 0, correlations of
+    +-1, or else a singular covariance matrix (rank deficient without either)."""
     vc = r.variance_components
-    bound = vc[vc["boundary"] & (vc.group != "Residual")]
-    parts = [f"{g} {a} variance 0" for g, a, b, e in zip(bound.group, bound.term1, bound.term2, bound.estimate)
-             if not b]
-    for g, a, b, e in zip(bound.group, bound.term1, bound.term2, bound.estimate):
-        if b and e != 0:
-            parts.append(f"{g} correlation of {b} and {a} {'+1' if e > 0 else '-1'}")
-    if not parts:
-        parts = [f"{g} covariance matrix singular" for g in dict.fromkeys(bound.group)] or \
-            ["a covariance matrix singular"]
-    return "boundary (singular) fit: " + "; ".join(parts) + " (lme4's isSingular)"
+    var = {(g, a): e for g, a, b, e in zip(vc.group, vc.term1, vc.term2, vc.estimate) if not b}
+    parts = []
+    for g, sub in vc[vc.group != "Residual"].groupby("group", sort=False):
+        bound = sub[sub["boundary"]]
+        zeros = [a for a, b in zip(bound.term1, bound.term2) if not b]
+        parts += [f"{g} {a} variance 0" for a in zeros]
+        other = False
+        for a, b, e in zip(bound.term1, bound.term2, bound.estimate):
+            if not b or a in zeros or b in zeros:
+                continue
+            corr = e / np.sqrt(var[(g, a)] * var[(g, b)])
+            if abs(corr) > 1 - 1e-6:
+                parts.append(f"{g} correlation of {b} and {a} {'+1' if corr > 0 else '-1'}")
+            else:
+                other = True
+        if other:
+            parts.append(f"{g} covariance matrix singular")
+    return "boundary (singular) fit: " + "; ".join(parts or ["a covariance matrix singular"]) + " (lme4's isSingular)"
 
 
 def convergence_line(r) -> str:

@@ -173,3 +173,10 @@ def test_contrasts_of_a_singular_fit_use_the_cholesky_coordinates():
     f = fit("d05")
     np.testing.assert_allclose(f.coef_table()["df"], f.fixed_effects["df"], rtol=1e-10)
     np.testing.assert_allclose(f.fixed_effects["df"], REF["d05"]["fixef"]["satterthwaite_df"], rtol=2e-3)
+
+
+def test_rank_deficient_block_without_unit_correlation_is_called_singular():
+    """d01 (q = 3): lme4's optimum has rank 2 with no correlation of +-1; the summary says so."""
+    f = fit("d01")
+    assert f.singular and REF["d01"]["isSingular"]
+    assert "boundary (singular) fit: g covariance matrix singular" in f.summary()
