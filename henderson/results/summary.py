@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..reml.cholesky import RIDGE, SINGULAR
 from .digest import animal_model_block, first_ten, shown_fixed
 
 
@@ -71,6 +72,13 @@ def fixed_effects_block(r) -> list[str]:
     return lines + left_out
 
 
+def _unit_correlation(vb: float, cov: float, va: float, sigma2: float) -> bool:
+    """Whether [[vb, cov], [cov, va]] is singular as the fit sees it: the second diagonal of the relative
+    Cholesky factor of the block less its ridge (reml.cholesky.RIDGE) below lme4's 1e-4."""
+    b, c, a = vb / sigma2 - RIDGE, cov / sigma2, va / sigma2 - RIDGE
+    return b > 0 and a - c * c / b < SINGULAR**2
+
+
 def boundary_line(r) -> str:
     """lme4's "boundary (singular) fit" with what is on the boundary: variances at 0, correlations of
     +-1, or else a singular covariance matrix (rank deficient without either)."""
@@ -85,9 +93,8 @@ def boundary_line(r) -> str:
         for a, b, e in zip(bound.term1, bound.term2, bound.estimate):
             if not b or a in zeros or b in zeros:
                 continue
-            corr = e / np.sqrt(var[(g, a)] * var[(g, b)])
-            if abs(corr) > 1 - 1e-6:
-                parts.append(f"{g} correlation of {b} and {a} {'+1' if corr > 0 else '-1'}")
+            if _unit_correlation(var[(g, b)], e, var[(g, a)], r.sigma2):
+                parts.append(f"{g} correlation of {b} and {a} {'+1' if e > 0 else '-1'}")
             else:
                 other = True
         if other:
