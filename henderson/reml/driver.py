@@ -215,7 +215,8 @@ def _candidate(theta, step, lam, positive):
     cand = theta + lam * step
     v = theta[positive]
     x = lam * step[positive] / v
-    cand[positive] = np.where(x < 0, v * np.exp(np.maximum(x, -MAX_LOG_DECREASE)), cand[positive])
+    down = x < 0   # exp only where the step lowers v (a large positive x would overflow, unused)
+    cand[positive[down]] = v[down] * np.exp(np.maximum(x[down], -MAX_LOG_DECREASE))
     return cand
 
 

@@ -2,7 +2,8 @@
 #
 # Run from tests/reference:  LC_ALL=C Rscript --vanilla make_lme4_checks.R   (also run by `make references`)
 # Writes lme4_checks.json: per case the sleepstudy rows used (0-based, as pandas' iloc), the formula,
-# whether lme4::lmer stopped ("error") or fitted ("ok"), and lme4's message. Columns added to
+# whether lme4::lmer stopped ("error") or fitted ("ok"), and lme4's message; where it fits, the REML
+# criterion and isSingular of a tight fit (bobyqa, rhoend = 1e-12). Columns added to
 # sleepstudy: obs (one level per row, "r0", "r1", ...) and f (letters, for fixed-effect counts).
 # Tests read the JSON (tests/test_bad_input.py) and never need R.
 
@@ -49,6 +50,12 @@ run_case <- function(case) {
               lme4 = if (inherits(res, "error")) "error" else "ok",
               message = if (inherits(res, "error")) conditionMessage(res) else "")
   if (!is.null(case[["f"]])) out$f <- arr(case[["f"]])
+  if (!inherits(res, "error")) {  # where lme4 fits: its tight optimum (bobyqa, rhoend 1e-12)
+    tight <- suppressWarnings(suppressMessages(lme4::lmer(as.formula(case$formula), d,
+      control = lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12)))))
+    out$REMLcrit <- REMLcrit(tight)
+    out$singular <- isSingular(tight)
+  }
   out
 }
 
