@@ -1,6 +1,7 @@
 # henderson -- build, test and reference targets.
 #
-#   make test        system packages (apt, if root) -> .venv -> pip install -e ".[test]" -> fast tests
+#   make test        system packages (apt, if root) -> .venv -> pip install -e ".[test]" -> lint -> fast tests
+#   make lint        ruff check on henderson/, tests/ and benchmarks/ (rules in pyproject.toml)
 #   make test-all    the same, including tests marked slow
 #   make demo        run henderson.demo
 #   make bench       quick benchmark suite
@@ -22,13 +23,16 @@ SYSPKGS := libsuitesparse-dev libopenblas-dev python3-venv python3-dev build-ess
 # R packages used only by `make references` (tests never need R).
 RPKGS   := r-base-core r-cran-lme4 r-cran-lmertest r-cran-pbkrtest r-cran-emmeans r-cran-jsonlite
 
-.PHONY: test test-all demo bench references sysdeps install clean-venv
+.PHONY: test test-all lint demo bench references sysdeps install clean-venv
 
-test: install
+test: lint
 	$(VENV)/bin/pytest -m "not slow" -q
 
-test-all: install
+test-all: lint
 	$(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check henderson tests benchmarks
 
 demo: install
 	$(PY) -m henderson.demo

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
-from benchmarks.common import Phases
 import henderson as hd
+from benchmarks.common import Phases
 
 
 def run(n: int, seed: int = 1, json_path: str | None = None, ordering: str = "amd") -> dict:
@@ -49,7 +47,8 @@ def run(n: int, seed: int = 1, json_path: str | None = None, ordering: str = "am
           f"{fit_s / max(r.n_iter, 1):.2f} s per iteration incl. final tables); converged: {r.converged}")
     print(f"sigma2_a: {est.loc['id', 'estimate']:.4f} (se {est.loc['id', 'std_error']:.4f}, true {var['additive']}); "
           f"sigma2_e: {est.loc['Residual', 'estimate']:.4f} (se {est.loc['Residual', 'std_error']:.4f}, "
-          f"true {var['residual']}); h2 {h2_hat:.3f} (true {var['additive'] / (var['additive'] + var['residual']):.3f})")
+          f"true {var['residual']}); "
+          f"h2 {h2_hat:.3f} (true {var['additive'] / (var['additive'] + var['residual']):.3f})")
     print(f"C: {obj.pattern.size:,} rows; L: {obj.factor.nnz_L:,} nonzeros; mean F {float(F.mean()):.4f}")
     print(f"total: {ph_total:.1f} s")
     ph.dump(json_path, n_animals=n, n_records=len(data), n_iter=r.n_iter, factorizations=nfact,

@@ -4,7 +4,8 @@
 
 1,000,000 records, a fixed factor with 20,000 levels plus a covariate, and a random
 factor with 1,000,000 levels (one record per level, as an animal model with one record
-per animal; animals nested in herd-year-seasons, 5% of records elsewhere). Reports per-phase time and peak memory. Target: design + pattern < 10 s,
+per animal; animals nested in herd-year-seasons, 5% of records elsewhere). Reports per-phase
+time and peak memory. Target: design + pattern < 10 s,
 and a refactor with new variances does no re-analysis (the factor's permutation object
 and symbolic analysis are reused: n_factorizations counts numeric factorizations only).
 """

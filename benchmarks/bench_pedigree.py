@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 
@@ -36,7 +35,6 @@ def simulate(n: int, seed: int = 1, years: int = 20, bulls_per_year: int = 60) -
     per_year = n // (years + 1)
     born = [per_year] * years
     born.insert(0, n - per_year * years)  # founders in year 0
-    year = np.repeat(np.arange(years + 1), born)
     male = rng.random(n) < 0.5
     sire = np.full(n, -1, np.int64)
     dam = np.full(n, -1, np.int64)
@@ -116,7 +114,8 @@ def main() -> None:
         return
     print("seconds as wall/cpu; peak resident memory of the process (simulated table included)")
     cols = ["from_frame", "inbreeding", "ainverse", "logdet", "total"]
-    print(f"{'n':>9} " + " ".join(f"{c:>12}" for c in cols) + f" {'peakMB':>7}   generations mean_F max_F inbred% nnz(A^-1)")
+    print(f"{'n':>9} " + " ".join(f"{c:>12}" for c in cols)
+          + f" {'peakMB':>7}   generations mean_F max_F inbred% nnz(A^-1)")
     for n in args.sizes:
         res = subprocess.run([sys.executable, __file__, "--one", str(n), "--seed", str(args.seed),
                               "--years", str(args.years)],

@@ -28,7 +28,8 @@ def _sparse_logdet(Kinv: sp.csc_matrix, name: str) -> float:
         f = Factor.analyze(Kinv, ordering="amd")
         f.refactor(Kinv)
     except NotPositiveDefiniteError as exc:
-        raise NotPositiveDefiniteError(f"relationship matrix K^-1 of {name!r} is not positive definite: {exc}") from None
+        raise NotPositiveDefiniteError(
+            f"relationship matrix K^-1 of {name!r} is not positive definite: {exc}") from None
     return f.logdet()
 
 

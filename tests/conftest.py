@@ -9,8 +9,8 @@ from pathlib import Path
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import pandas as pd
-import pytest
+import pandas as pd  # noqa: E402  (after the thread settings above)
+import pytest  # noqa: E402
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"

@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import tabular_a
 
 import henderson as hd
 from henderson.errors import DesignError, PedigreeError
-from oracles import tabular_a
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,13 +5,17 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 
 import henderson as hd
-from henderson.errors import (AliasedColumnsWarning, ConvergenceWarning, DesignError, MissingDataWarning,
-                              NotPositiveDefiniteError)
+from henderson.errors import (
+    AliasedColumnsWarning,
+    ConvergenceWarning,
+    DesignError,
+    MissingDataWarning,
+    NotPositiveDefiniteError,
+)
 from henderson.formula.checks import check_identifiable
 
 FORMULA = "Reaction ~ Days + (Days|Subject)"

@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import tabular_a
 
 from henderson.errors import PedigreeWarning
 from henderson.pedigree import Pedigree
 from henderson.sorting import sort_segment
-from oracles import tabular_a
 
 LENGTHS = [0, 1, 2, 5, 31, 32, 33, 34, 100, 1000]  # insertion sort up to 32, heapsort beyond
 
@@ -118,7 +118,7 @@ def big_family_pedigree(seed=0):
     for k in range(50):   # the big dam's progeny: 50 by the big sire, then more by other sires below
         child = add(big_sire if k < 50 - 20 else rng.choice(other_sires), big_dam)
         (sons if k % 3 == 0 else daughters).append(child)
-    for k in range(20):   # half-sib and parent-offspring matings among the progeny
+    for _ in range(20):   # half-sib and parent-offspring matings among the progeny
         add(int(rng.choice(sons)), int(rng.choice(daughters)))
         add(big_sire, int(rng.choice(daughters)))
     sire, dam = np.array(sire), np.array(dam)

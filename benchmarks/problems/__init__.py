@@ -5,8 +5,8 @@ statsmodels MixedLM can express the model, its statsmodels specification.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 

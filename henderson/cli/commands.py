@@ -92,7 +92,8 @@ def batch(args) -> int:
 def simulate(args) -> int:
     """henderson simulate: data, pedigree and truth files in --out."""
     from ..io import check_output
-    from ..simulate import simulate as sim, write_simulation
+    from ..simulate import simulate as sim
+    from ..simulate import write_simulation
     try:
         check_output(args.out, "simulation")
     except OutputFolderError as exc:

@@ -12,8 +12,14 @@ import traceback
 import warnings
 from pathlib import Path
 
-from ..errors import (ConvergenceError, ConvergenceWarning, DesignError, NotPositiveDefiniteError,
-                      OutputFolderError, PedigreeError)
+from ..errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DesignError,
+    NotPositiveDefiniteError,
+    OutputFolderError,
+    PedigreeError,
+)
 from ..io import check_output, prepare_data, read_table, write_result
 from ..io.folders import FIT_RESULT
 from .jobspec import JobFileError

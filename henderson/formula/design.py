@@ -1,7 +1,6 @@
 """Formula + DataFrame -> Design: response y, sparse X, sparse Z blocks and level maps."""
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
 

@@ -19,7 +19,7 @@ _SYMBOLS = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _openblas_in(paths: tuple) -> tuple:
     """[(get, set)] ctypes functions of the OpenBLAS libraries at ``paths``."""
     found = []

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
-
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -72,7 +71,7 @@ class Pedigree:
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, id="id", sire="sire", dam="dam", unknown=DEFAULT_UNKNOWN,
-                   sire_as_dam="error", parents_not_listed="check", missing=None) -> "Pedigree":
+                   sire_as_dam="error", parents_not_listed="check", missing=None) -> Pedigree:
         """Check and sort a table of (id, sire, dam) rows.
 
         unknown: the unknown-parent codes (default NaN, "", "0", "NA", "."); a list given here replaces
@@ -140,7 +139,7 @@ class Pedigree:
             raise PedigreeError(f"{len(unknown)} ids are not in the pedigree: {show_ids(unknown)}")
         return pos
 
-    def prune(self, keep_ids) -> "Pedigree":
+    def prune(self, keep_ids) -> Pedigree:
         """Pedigree of keep_ids and all their ancestors, in the same relative order."""
         keep = np.zeros(self.n, bool)
         keep[self.positions(keep_ids)] = True

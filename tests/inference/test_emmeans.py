@@ -1,6 +1,5 @@
 """Marginal means, pairwise differences and linear contrasts against emmeans 1.8.4 (oats, Satterthwaite df)."""
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 

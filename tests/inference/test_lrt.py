@@ -49,7 +49,8 @@ def test_reml_variance_test_is_allowed(fits, frames):
 def test_aic_table(dyestuff_ml, inference_ref):
     null, alt = dyestuff_ml
     tab = aic_table(null, alt, names=["lm", "lmer"])
-    ll = np.array([inference_ref["lrt"]["Dyestuff"]["logLik_null_ML"], inference_ref["lrt"]["Dyestuff"]["logLik_alt_ML"]])
+    ref = inference_ref["lrt"]["Dyestuff"]
+    ll = np.array([ref["logLik_null_ML"], ref["logLik_alt_ML"]])
     k = np.array([2, 3])
     np.testing.assert_allclose(tab["aic"], -2 * ll + 2 * k, rtol=1e-8)
     np.testing.assert_allclose(tab["bic"], -2 * ll + np.log(30) * k, rtol=1e-8)

@@ -5,8 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import henderson as hd
-
 
 def _check(tab, ref, rtol):
     R = pd.DataFrame({k: ref[k] for k in ("names", "lower", "upper")}).set_index("names")

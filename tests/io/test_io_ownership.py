@@ -4,8 +4,7 @@ import os
 import pytest
 
 from henderson.errors import OutputFolderError
-from henderson.io import atomic_folder, check_output, is_complete, read_manifest
-from henderson.io import folders
+from henderson.io import atomic_folder, check_output, folders, is_complete, read_manifest
 
 
 def test_manifest_lists_exactly_what_was_written(tmp_path):

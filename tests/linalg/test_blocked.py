@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from test_cholmod import dense_check, with_pattern  # tests/linalg is on sys.path (pytest's rootdir insertion)
 
 import henderson as hd
 from henderson.errors import NotPositiveDefiniteError
 from henderson.linalg import BlockFactor
-from test_cholmod import dense_check, with_pattern  # tests/linalg is on sys.path (pytest's rootdir insertion)
 
 QS = [1, 2, 3]
 DENSE = [True, False]

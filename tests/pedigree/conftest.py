@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from oracles import tabular_a  # noqa: E402  (tests/ is on sys.path through tests/conftest.py)
 
 

@@ -82,7 +82,8 @@ def numerical_hessian(obj, theta, rel=1e-4):
                 H[i, i] = (_loglik(obj, theta + ei) - 2 * f0 + _loglik(obj, theta - ei)) / h[i] ** 2
             else:
                 H[i, j] = H[j, i] = (_loglik(obj, theta + ei + ej) - _loglik(obj, theta + ei - ej)
-                                     - _loglik(obj, theta - ei + ej) + _loglik(obj, theta - ei - ej)) / (4 * h[i] * h[j])
+                                     - _loglik(obj, theta - ei + ej) + _loglik(obj, theta - ei - ej)
+                                     ) / (4 * h[i] * h[j])
     return H
 
 

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from test_mme import check_against_oracle  # tests/ is on sys.path through tests/conftest.py
 
 import henderson as hd
 from henderson.mme import build_pattern, centre_value, constant_combination
-from test_mme import check_against_oracle  # tests/ is on sys.path through tests/conftest.py
 
 MODELS = {
     "sleepstudy": ("Reaction ~ Days + (Days|Subject)", "Reaction"),
@@ -117,12 +117,12 @@ def test_criterion_at_fixed_theta(case, base_fits, name, method):
     """The objective at one theta: shifted data against fl(y + v) - v, scaled data against y."""
     theta = base_fits(name, method).theta
     for v in SHIFTS:
-        shifted = model_of(case, name, lambda y: y + v).objective(method)(theta)
-        reference = model_of(case, name, lambda y: (y + v) - v).objective(method)(theta)
+        shifted = model_of(case, name, lambda y, v=v: y + v).objective(method)(theta)
+        reference = model_of(case, name, lambda y, v=v: (y + v) - v).objective(method)(theta)
         _close(shifted, reference, RTOL_CRITERION, err_msg=f"shift {v:g}")
     base = model_of(case, name, lambda y: y).objective(method)(theta)
     for s in SCALES:
-        m = model_of(case, name, lambda y: y * s)
+        m = model_of(case, name, lambda y, s=s: y * s)
         _close(m.objective(method)(theta * s**2) - log_scale_term(m, method, s), base, RTOL_CRITERION,
                err_msg=f"scale {s:g}")
 

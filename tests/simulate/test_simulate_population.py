@@ -2,9 +2,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import tabular_a as tabular_A
 
 from henderson.simulate import simulate
-from oracles import tabular_a as tabular_A
 from henderson.simulate.population import breeding_values, simulate_population
 
 
