@@ -88,7 +88,7 @@ def load_inputs(job: dict):
 
     The pedigree term's column is read as text and normalized as pedigree ids are ("6489.0" is 6489).
     """
-    from ..pedigree import normalize_ids
+    from ..ids import normalize_ids
     term = job.get("pedigree_term")
     text_cols = list(job.get("factors", [])) + ([term] if job.get("pedigree") else [])
     with _Stage(job["data"]):

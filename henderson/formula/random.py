@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from formulaic import model_matrix
 
 from ..errors import DesignError
+from ..ids import normalize_ids, show_ids
 from .fixed import plain_message, r_column_name
 from .parse import RandomSpec
 
@@ -40,13 +41,8 @@ class RandomTerm:
         return len(self.levels)
 
 
-def id_strings(values) -> np.ndarray:
-    """Level labels as strings; integral floats lose their ``.0`` so ``6489.0`` matches ``"6489"``."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "f":
-        arr = np.where(np.isfinite(arr) & (arr == np.round(arr)), arr.astype(np.int64).astype(str), arr.astype(str))
-        return arr.astype(object)
-    return np.array([str(v).strip() for v in arr], dtype=object)
+# The name inference/predict.py imports; it can import henderson.ids.normalize_ids once its refactor lands.
+id_strings = normalize_ids
 
 
 def grouping_codes(data: pd.DataFrame, factors: tuple[str, ...]) -> tuple[np.ndarray, pd.Index]:
@@ -91,12 +87,12 @@ def _effects_matrix(lhs: str, data: pd.DataFrame, name: str):
 
 def _match_levels(codes: np.ndarray, levels: pd.Index, ids, name: str) -> tuple[np.ndarray, pd.Index]:
     """Re-code levels onto the given ids (a relationship matrix's rows); every level must be there."""
-    ids_str = id_strings(ids)
+    ids_str = normalize_ids(ids)
     pos = pd.Index(ids_str)
     if not pos.is_unique:
-        dup = pos[pos.duplicated()].unique()[:5].tolist()
-        raise DesignError(f"relationship ids of {name!r} are duplicated: {dup}")
-    where = pos.get_indexer(id_strings(levels))
+        dup = pos[pos.duplicated()].unique()
+        raise DesignError(f"relationship ids of {name!r} are duplicated: {show_ids(dup)}")
+    where = pos.get_indexer(normalize_ids(levels))
     if (where < 0).any():
         missing = levels[where < 0]
         raise DesignError(f"{len(missing)} level(s) of {name!r} are not in its relationship matrix "

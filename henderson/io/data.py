@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DesignError
-from ..pedigree.ids import show_ids
+from ..ids import show_ids
 from ..pedigree.pedigree import csv_separator
 
 PARQUET = (".parquet", ".pq")

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from henderson.errors import PedigreeError, PedigreeWarning
+from henderson.ids import normalize_ids, show_ids
 from henderson.pedigree.codes import DEFAULT_UNKNOWN, PARENTS_NOT_LISTED, check_unlisted, unknown_mask
-from henderson.pedigree.ids import normalize_ids, show_ids
 from henderson.pedigree.order import generations, parents_first
 
 SIRE_AS_DAM = ("error", "warn", "allow")

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from henderson.errors import PedigreeError, PedigreeWarning
-from henderson.pedigree.ids import normalize_ids, show_ids
+from henderson.ids import normalize_ids, show_ids
 
 DEFAULT_UNKNOWN = (float("nan"), "", "0", "NA", ".")
 PARENTS_NOT_LISTED = ("check", "founders")

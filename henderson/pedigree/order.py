@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from henderson.errors import PedigreeError
-from henderson.pedigree.ids import SHOW
+from henderson.ids import SHOW
 
 
 @njit(cache=True)

@@ -12,10 +12,10 @@ import scipy.sparse as sp
 from numba import njit
 
 from henderson.errors import PedigreeError
+from henderson.ids import normalize_ids, show_ids
 from henderson.pedigree.ainverse import ainverse_matrix, logdet_a
 from henderson.pedigree.build import number
 from henderson.pedigree.codes import DEFAULT_UNKNOWN
-from henderson.pedigree.ids import normalize_ids, show_ids
 from henderson.pedigree.inbreeding import inbreeding_and_d
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from henderson.errors import PedigreeError, PedigreeWarning
+from henderson.ids import show_ids
 from henderson.pedigree import Pedigree
-from henderson.pedigree.ids import show_ids
 from henderson.relationships import from_pedigree
 
 

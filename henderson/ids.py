@@ -1,9 +1,17 @@
-"""Animal identifiers as normalized strings.
+"""Identifiers (animals, levels matched to a relationship matrix) as normalized strings.
 
-Pedigree files and data files often disagree on the type of an id (6489, "6489", 6489.0, " 6489"),
-so every id is compared through :func:`normalize_ids`, which maps all of these to "6489". Text that
-is an integral float as pandas writes one ("6489.0", from a float column with NaN) is the number
-6489 too; text ids otherwise keep their form ("007" stays "007").
+Pedigree files, data files and user (K^-1, ids) pairs often disagree on the type of an id (6489,
+"6489", 6489.0, " 6489"), so every id is compared through :func:`normalize_ids`, the one place that
+says when two ids are the same. Its rules:
+
+- integers -> their decimal digits: 6489 -> "6489" (any size, np.uint64 included);
+- integral floats -> the integer they hold, without overflow: 6489.0 -> "6489", 1e19 ->
+  "10000000000000000000"; other finite floats by their shortest repr: 1.5 -> "1.5";
+- text is stripped; text that is an integral float written out ("6489.0", as pandas writes a float
+  column that has NaN) -> "6489"; any other text keeps its form: "007" stays "007";
+- missing values (None, NaN, pd.NA, NaT) -> None.
+
+Formula (relationship levels), pedigree and the command line all use it; it imports nothing of henderson.
 """
 
 from __future__ import annotations
@@ -19,11 +27,9 @@ _FLOAT_TEXT = re.compile(r"[+-]?[0-9]+\.0+")
 
 
 def normalize_ids(values) -> np.ndarray:
-    """Map ids to strings: integers -> "6489", integral floats 6489.0 -> "6489", strings stripped.
+    """Map ids to strings by the rules of this module: 6489, 6489.0, "6489", " 6489", "6489.0" -> "6489".
 
-    Text "6489.0" (an integral float written as text) -> "6489". Non-integral floats keep their
-    shortest repr ("1.5"); missing values (None, NaN, pd.NA, NaT) become None. Returns an object
-    ndarray of str/None, one entry per input value.
+    Returns an object ndarray of str/None (None for a missing id), one entry per input value.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(_as_1d(values))
     s = s.reset_index(drop=True)
@@ -54,15 +60,16 @@ def _with_missing(out: pd.Series, missing) -> np.ndarray:
 
 
 def _normalize_floats(x: np.ndarray) -> np.ndarray:
-    """Integral floats as integers, other finite floats by repr, NaN as None."""
+    """Integral floats as the integers they hold (beyond int64 too), others by repr, NaN as None."""
     out = np.empty(x.shape[0], dtype=object)
     finite = np.isfinite(x)
-    integral = finite & (np.floor(x) == x) & (np.abs(x) < 2.0**63)
-    out[integral] = x[integral].astype(np.int64).astype(str)
-    other = finite & ~integral
+    integral = finite & (np.floor(x) == x)
+    small = integral & (np.abs(x) < 2.0**63)
+    out[small] = x[small].astype(np.int64).astype(str)
+    big = integral & ~small
+    out[big] = [str(int(v)) for v in x[big]]
+    other = ~integral & ~np.isnan(x)
     out[other] = [repr(float(v)) for v in x[other]]
-    inf = np.isinf(x)
-    out[inf] = [repr(float(v)) for v in x[inf]]
     out[np.isnan(x)] = None
     return out
 
