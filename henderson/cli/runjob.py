@@ -10,7 +10,6 @@ import re
 import time
 import traceback
 import warnings
-from pathlib import Path
 
 from ..errors import (
     ConvergenceError,
@@ -183,8 +182,3 @@ def _one_line(text: str) -> str:
 def run_job_quietly(job: dict, fingerprint: dict | None = None) -> dict:
     """run_job for worker processes (no callback; top-level so it pickles)."""
     return run_job(job, fingerprint=fingerprint)
-
-
-def result_paths(out) -> list[Path]:
-    """Files of a result folder, sorted."""
-    return sorted(Path(out).iterdir())
