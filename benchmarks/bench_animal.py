@@ -33,12 +33,12 @@ def run(n: int, seed: int = 1, json_path: str | None = None, ordering: str = "am
         m = hd.Model("y ~ hy + (1|id)", data, relationships={"id": ped}, ordering=ordering)
     with ph.phase("symbolic analysis"):
         obj = m.objective("REML")
-    f0 = obj.factor.n_factorizations
+    f0 = obj.n_factorizations
     t0 = time.perf_counter()
     with ph.phase("REML iterations (AI)"):
         r = m.fit(method="REML", algorithm="ai")
     fit_s = time.perf_counter() - t0
-    nfact = obj.factor.n_factorizations - f0
+    nfact = obj.n_factorizations - f0
     ph_total = ph.total()
     est = r.variance_components.set_index("group")
     var = truth["variances"]
@@ -49,7 +49,7 @@ def run(n: int, seed: int = 1, json_path: str | None = None, ordering: str = "am
           f"sigma2_e: {est.loc['Residual', 'estimate']:.4f} (se {est.loc['Residual', 'std_error']:.4f}, "
           f"true {var['residual']}); "
           f"h2 {h2_hat:.3f} (true {var['additive'] / (var['additive'] + var['residual']):.3f})")
-    print(f"C: {obj.pattern.size:,} rows; L: {obj.factor.nnz_L:,} nonzeros; mean F {float(F.mean()):.4f}")
+    print(f"C: {obj.pattern.size:,} rows; L: {obj.nnz_L:,} nonzeros; mean F {float(F.mean()):.4f}")
     print(f"total: {ph_total:.1f} s")
     ph.dump(json_path, n_animals=n, n_records=len(data), n_iter=r.n_iter, factorizations=nfact,
             converged=r.converged, estimates=dict(additive=float(est.loc["id", "estimate"]),

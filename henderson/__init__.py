@@ -14,7 +14,7 @@ from .errors import (AliasedColumnsWarning, ConvergenceError, ConvergenceWarning
 from .model import Model, fit
 from .pedigree import Pedigree, read_pedigree
 from .inference import LRTResult, aic_table, lrt
-from .results import FitResult
+from .fitted import FitResult
 from .simulate import simulate
 from . import datasets
 

@@ -2,8 +2,12 @@
 
 theta stacks, for each random term k in order, the lower triangle of the
 q_k x q_k covariance Sigma_k (row by row: s11, s21, s22, s31, ...), and last the
-residual variance sigma2. K_k is the identity or a relationship matrix given by
-its sparse inverse K_k^-1 (rows in the order of the term's levels).
+parameters of the residual term (today its variance sigma2). K_k is the identity or a
+relationship matrix given by its sparse inverse K_k^-1 (rows in the order of the term's levels).
+
+This module owns the parameter layout: where each parameter sits in theta, its name and its
+parameterization. Everything else reads theta through ``VarianceModel.at(theta)`` (a frozen
+``VarianceParams``) or the position helpers here; nothing else indexes theta.
 """
 from __future__ import annotations
 
@@ -40,14 +44,116 @@ class TermCovariance:
 
 
 @dataclass(frozen=True)
-class VarianceModel:
-    """theta <-> (Sigma_k, sigma2) and the derived quantities the MME and REML need."""
+class ResidualCovariance:
+    """The residual term R = sigma2 I over the records (one parameter, last in theta).
 
-    terms: tuple[TermCovariance, ...]
+    The interface the MME and REML read (R^-1 as weights, log|R|, dR/dtheta) is written so that a
+    structured R (heterogeneous, correlated, multi-trait) can replace it without touching them.
+    """
+
+    name: str = "Residual"
 
     @property
     def n_params(self) -> int:
-        return sum(t.n_params for t in self.terms) + 1
+        return 1
+
+    def names(self) -> list[str]:
+        return [self.name]
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(group, term1, term2) of each parameter, as VarianceModel.param_table."""
+        return [(self.name, "", "")]
+
+
+@dataclass(frozen=True)
+class VarianceParams:
+    """Everything the MME, the REML step and the result builder read at one theta (frozen).
+
+    sigmas[k], sinv[k]: Sigma_k and Sigma_k^-1; logdet_G = log|G|; sigma2: the residual variance,
+    R = sigma2 I, so R^-1 = I / sigma2 (``rinv_scale``) and log|R| = n log sigma2 (``logdet_R``).
+    """
+
+    theta: np.ndarray
+    sigmas: tuple
+    sinv: tuple
+    logdet_G: float
+    sigma2: float
+
+    @property
+    def rinv_scale(self) -> float:
+        """R^-1 = rinv_scale * I."""
+        return 1.0 / self.sigma2
+
+    def logdet_R(self, n: int) -> float:
+        """log|R| over n records."""
+        return n * float(np.log(self.sigma2))
+
+
+@dataclass(frozen=True)
+class VarianceModel:
+    """theta <-> (Sigma_k, residual parameters) and the derived quantities the MME and REML need."""
+
+    terms: tuple[TermCovariance, ...]
+    residual: ResidualCovariance = ResidualCovariance()
+
+    @property
+    def n_params(self) -> int:
+        return sum(t.n_params for t in self.terms) + self.residual.n_params
+
+    def term_slice(self, k: int) -> slice:
+        """Positions in theta of term k's parameters (its lower triangle, in pairs() order)."""
+        off = self.offsets()[k]
+        return slice(off, off + self.terms[k].n_params)
+
+    @property
+    def residual_slice(self) -> slice:
+        """Positions in theta of the residual term's parameters."""
+        return slice(self.n_params - self.residual.n_params, self.n_params)
+
+    def sigma2(self, theta: np.ndarray) -> float:
+        """The residual variance (the scale of R) at theta."""
+        return float(np.asarray(theta, dtype=float)[self.residual_slice][0])
+
+    def with_sigma2(self, theta: np.ndarray, sigma2: float) -> np.ndarray:
+        """theta with the residual variance set to ``sigma2``."""
+        out = np.array(theta, dtype=float)
+        out[self.residual_slice] = sigma2
+        return out
+
+    def single_variances(self) -> np.ndarray:
+        """Positions in theta of the variances of 1x1 terms (those that may sit at zero)."""
+        return np.array([off for t, off in zip(self.terms, self.offsets()) if t.q == 1], dtype=np.int64)
+
+    def positive_scalars(self) -> np.ndarray:
+        """Positions of the parameters that are positive scalars: 1x1 variances and the residual variance."""
+        res = np.arange(self.n_params)[self.residual_slice]
+        return np.append(self.single_variances(), res).astype(np.int64)
+
+    def names(self) -> list[str]:
+        """The name of each element of theta: a scalar term's variance by its group (``id``), the elements
+        of a vector term's covariance by ``group[effect]`` and ``group[effect1,effect2]``, then ``Residual``."""
+        out = []
+        for t in self.terms:
+            for a, b in t.pairs():
+                if t.q == 1:
+                    out.append(t.name)
+                elif a == b:
+                    out.append(f"{t.name}[{t.effects[a]}]")
+                else:
+                    out.append(f"{t.name}[{t.effects[a]},{t.effects[b]}]")
+        return out + self.residual.names()
+
+    def labels(self) -> list[str]:
+        """'group/term1/term2' (empty parts left out) of each element of theta: the iteration log's columns."""
+        return ["/".join(x for x in row if x) for row in self.param_table().itertuples(index=False)]
+
+    def at(self, theta: np.ndarray) -> VarianceParams:
+        """The frozen parameters at theta; NotPositiveDefiniteError names a term whose Sigma_k is not PD."""
+        theta = np.array(theta, dtype=float)
+        sigmas, s2 = self.unpack(theta)
+        sinv, _ = self.inverses(theta)
+        return VarianceParams(theta=theta, sigmas=tuple(sigmas), sinv=tuple(sinv),
+                              logdet_G=self.logdet_G(theta), sigma2=s2)
 
     def offsets(self) -> list[int]:
         """Start of each term's parameters in theta."""
@@ -66,7 +172,7 @@ class VarianceModel:
             for i, (a, b) in enumerate(t.pairs()):
                 S[a, b] = S[b, a] = theta[off + i]
             sigmas.append(S)
-        return sigmas, float(theta[-1])
+        return sigmas, self.sigma2(theta)
 
     def pack(self, sigmas, sigma2: float) -> np.ndarray:
         """([Sigma_k], sigma2) -> theta."""
@@ -82,7 +188,7 @@ class VarianceModel:
         for t in self.terms:
             for a, b in t.pairs():
                 rows.append((t.name, t.effects[a], "" if a == b else t.effects[b]))
-        rows.append(("Residual", "", ""))
+        rows += self.residual.rows()
         return pd.DataFrame(rows, columns=["group", "term1", "term2"])
 
     def relative_cholesky(self, theta: np.ndarray, ridge: float = 0.0) -> list[np.ndarray]:

@@ -1,6 +1,6 @@
 """Henderson's mixed model equations, pattern built once, values per theta.
 
-    C(theta) = W'W / sigma2 + blockdiag(0, G^-1),   rhs(theta) = W'y_c / sigma2,   W = [X Z]
+    C(theta) = W'R^-1 W + blockdiag(0, G^-1),   rhs(theta) = W'R^-1 y_c,   W = [X Z],  R = sigma2 I
 
 with G^-1 = blockdiag_k(Sigma_k^-1 (x) K_k^-1). The sparsity pattern of C (both
 triangles, explicit zeros kept) depends only on the design, so it is built once;
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .covariance import VarianceModel
+from .covariance import VarianceModel, VarianceParams
 from .formula import Design
 
 
@@ -104,20 +104,22 @@ class MMEPattern:
 
     def values(self, theta: np.ndarray) -> sp.csc_matrix:
         """C(theta) on the fixed pattern (same indptr/indices object every call)."""
-        sinv, s2 = self.vm.inverses(theta)
-        data = self.wtw / s2 + self._ginv_data(sinv)
+        return self.coefficients(self.vm.at(theta))
+
+    def coefficients(self, params: VarianceParams) -> sp.csc_matrix:
+        """C = W'R^-1W + blockdiag(0, G^-1) at ``params`` on the fixed pattern."""
+        data = self.wtw * params.rinv_scale + self._ginv_data(params.sinv)
         return sp.csc_matrix((data, self.pattern.indices, self.pattern.indptr), shape=self.pattern.shape)
 
-    def penalty(self, theta: np.ndarray, sol: np.ndarray) -> float:
+    def penalty(self, params: VarianceParams, sol: np.ndarray) -> float:
         """u'G^-1 u for the random part u of the MME solution ``sol``."""
-        sinv, _ = self.vm.inverses(theta)
-        Ginv = sp.csc_matrix((self._ginv_data(sinv), self.pattern.indices, self.pattern.indptr),
+        Ginv = sp.csc_matrix((self._ginv_data(params.sinv), self.pattern.indices, self.pattern.indptr),
                              shape=self.pattern.shape)
         return float(sol @ (Ginv @ sol))
 
-    def rhs(self, theta: np.ndarray) -> np.ndarray:
-        """W'y_c / sigma2: the right-hand side for the centred response (see ``uncentre``)."""
-        return self.wty / float(theta[-1])
+    def rhs(self, params: VarianceParams) -> np.ndarray:
+        """W'R^-1 y_c: the right-hand side for the centred response (see ``uncentre``)."""
+        return self.wty * params.rinv_scale
 
     def uncentre(self, sol_c: np.ndarray) -> np.ndarray:
         """The MME solution for y from the one for y_c: sol_c + c [a; 0]."""

@@ -16,8 +16,9 @@ from .errors import DesignError
 from .formula import build_design, parse_formula
 from .formula.checks import check_identifiable
 from .mme import build_pattern
-from .reml import Objective, Options, run
-from .results.build import from_solution, from_trace
+from .fitted.build import from_solution, from_trace
+from .options import Options
+from .reml import Objective, run
 
 
 class Model:
@@ -97,15 +98,12 @@ class Model:
         Raises DesignError, as lme4 does, for a term without a relationship matrix that has as many
         levels, or random effects, as there are observations (henderson.formula.checks).
         """
-        algorithm = algorithm.lower()
-        if algorithm not in ("ai", "em"):
-            raise ValueError(f"algorithm must be 'ai' or 'em', got {algorithm!r}")
+        opts = Options(method=method, algorithm=algorithm, max_iter=max_iter, tol=tol, tol_change=tol_change,
+                       em_start=em_start, ddf=ddf, callback=callback)
         check_identifiable(self.design.n, self.design.terms, set(self.relationships))
-        obj = self.objective(method)
-        opts = Options(algorithm=algorithm, max_iter=max_iter or (200 if algorithm == "ai" else 5000),
-                       tol=tol, tol_change=tol_change, em_start=em_start, callback=callback)
+        obj = self.objective(opts.method)
         trace = run(obj, None if start is None else self.theta(start), opts)
-        return from_trace(self, obj, trace, algorithm, ddf=ddf)
+        return from_trace(self, obj, trace, opts.algorithm, ddf=opts.ddf)
 
 
 def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "auto",

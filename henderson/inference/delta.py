@@ -24,17 +24,8 @@ _FUNCS = {"sqrt": np.sqrt, "log": np.log, "exp": np.exp, "abs": np.abs, "pi": np
 
 
 def component_names(vm) -> list[str]:
-    """The name of each element of theta."""
-    out = []
-    for t in vm.terms:
-        for a, b in t.pairs():
-            if t.q == 1:
-                out.append(t.name)
-            elif a == b:
-                out.append(f"{t.name}[{t.effects[a]}]")
-            else:
-                out.append(f"{t.name}[{t.effects[a]},{t.effects[b]}]")
-    return out + ["Residual"]
+    """The name of each element of theta (covariance.VarianceModel.names)."""
+    return vm.names()
 
 
 def delta_se(grad: np.ndarray, vcov: np.ndarray | None) -> float:
@@ -108,25 +99,20 @@ def correlation(theta: np.ndarray, ab: int, aa: int, bb: int) -> tuple[float, np
 
 def correlations(vm, theta) -> list[tuple[str, float, np.ndarray]]:
     """Every correlation between effects of a vector term: (name, value, gradient)."""
-    out, pos = [], 0
-    for t in vm.terms:
+    out = []
+    for k, t in enumerate(vm.terms):
+        pos = vm.term_slice(k).start
         idx = {ab: pos + i for i, ab in enumerate(t.pairs())}
         for (a, b), j in idx.items():
             if a != b:
                 r, g = correlation(theta, j, idx[(a, a)], idx[(b, b)])
                 out.append((f"cor({t.name}[{t.effects[a]}],{t.name}[{t.effects[b]}])", r, g))
-        pos += t.n_params
     return out
 
 
-def scalar_variances(vm, names: list[str]) -> list[int]:
+def scalar_variances(vm) -> list[int]:
     """Positions of the variances of scalar terms and of the residual."""
-    pos, out = 0, []
-    for t in vm.terms:
-        if t.q == 1:
-            out.append(pos)
-        pos += t.n_params
-    return out + [len(names) - 1]
+    return [int(i) for i in vm.positive_scalars()]
 
 
 def indices(names: list[str], groups) -> list[int]:

@@ -11,28 +11,14 @@ from ..formula.fixed import r_column_name
 
 
 def model_spec(design):
-    """formulaic's ModelSpec of X (unwrapping henderson's FixedSpec when present)."""
-    spec = design.fixed_spec
-    return getattr(spec, "spec", spec)
-
-
-def all_column_names(design) -> list[str]:
-    """R-style names of X's columns before aliased columns were dropped."""
-    spec = design.fixed_spec
-    if hasattr(spec, "column_names") and hasattr(spec, "matrix"):
-        return list(spec.column_names)
-    return [r_column_name(c) for c in spec.column_names]
+    """formulaic's ModelSpec of X (inside henderson's FixedSpec)."""
+    return design.fixed_spec.spec
 
 
 def new_matrix(design, frame: pd.DataFrame) -> sp.csc_matrix:
     """X on ``frame`` with the fitted model's columns (aliased columns dropped)."""
-    spec = design.fixed_spec
     try:
-        if hasattr(spec, "matrix"):
-            M, names = spec.matrix(frame)
-        else:
-            M = spec.get_model_matrix(frame, output="sparse", na_action="ignore")
-            names = [r_column_name(c) for c in spec.column_names]
+        M, names = design.fixed_spec.matrix(frame)
     except DesignError:
         raise
     except Exception as exc:
@@ -64,7 +50,3 @@ def is_categorical(design, var: str) -> bool:
 
 def required_variables(design) -> list[str]:
     return sorted(model_spec(design).required_variables)
-
-
-
-

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..errors import NotPositiveDefiniteError
-from ..reml import derivatives
+from ..reml.derivatives import score
 
 SD, COR, SIGMA = "sd", "cor", "sigma"
 
@@ -104,8 +104,8 @@ class Profiler:
             state = self.obj.at(theta)
         except (NotPositiveDefiniteError, np.linalg.LinAlgError):
             return np.inf, np.zeros(len(phi))
-        score = derivatives(self.obj, state).score
-        return state.deviance, -2.0 * score @ _theta_jacobian(self.vm, phi)
+        g = score(self.obj, state)
+        return state.deviance, -2.0 * g @ _theta_jacobian(self.vm, phi)
 
     def profile(self, i: int, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
         """min over phi_{-i} of the deviance with phi_i = c; returns (value, argmin phi)."""
@@ -164,7 +164,6 @@ def profile_intervals(obj, theta, level: float = 0.95, which=None) -> pd.DataFra
             continue
         rows.append(dict(parameter=name, estimate=prof.phi_hat[i], lower=prof.limit(i, cut, -1),
                          upper=prof.limit(i, cut, +1)))
-    obj.at(theta)
     return pd.DataFrame(rows).set_index("parameter")
 
 

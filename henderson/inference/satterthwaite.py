@@ -54,9 +54,12 @@ def contrast_parts(ctx: Context, L: np.ndarray) -> tuple[np.ndarray, list[np.nda
     return contrast_variance(ctx.obj, ctx.theta, L), grads
 
 
-def coefficient_df(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
-    """Standard errors and Satterthwaite df of every coefficient."""
-    if ctx.coords is None:
+def coefficient_df(ctx: Context, parts=None) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors and Satterthwaite df of every coefficient; ``parts``: (diag Var(b), its Jacobian)
+    at ctx.theta when already computed (vcov.coefficient_covariance)."""
+    if parts is not None:
+        var, jac = parts
+    elif ctx.coords is None:
         var, jac = coefficient_variances(ctx.obj, ctx.theta)
     else:
         eye = np.eye(len(ctx.b))

@@ -33,8 +33,9 @@ class CholeskyCoordinates:
         self.theta0 = np.asarray(theta, dtype=float)
         self.prof = Profiled(obj)
         t = self.prof.stack(obj.vm.relative_cholesky(self.theta0, RIDGE))
-        self.phi0 = np.append(t, self.theta0[-1])
-        self.steps = np.append(REL_STEP * np.maximum(np.abs(t), 1.0), REL_STEP * self.theta0[-1])
+        s2 = obj.vm.sigma2(self.theta0)
+        self.phi0 = np.append(t, s2)
+        self.steps = np.append(REL_STEP * np.maximum(np.abs(t), 1.0), REL_STEP * s2)
 
     def theta(self, phi: np.ndarray) -> np.ndarray:
         return self.obj.vm.from_cholesky(self.prof.factors(phi[:-1]), float(phi[-1]), RIDGE)
@@ -59,17 +60,15 @@ class CholeskyCoordinates:
             for i in range(j):
                 H[i, j] = H[j, i] = (f(self.shifted(j, 1, i, 1)) - f(self.shifted(j, 1, i, -1))
                                      - f(self.shifted(j, -1, i, 1)) + f(self.shifted(j, -1, i, -1))) / (4 * h[i] * h[j])
-        f.factorize(self.theta0)
         try:
             return 2.0 * np.linalg.inv(H)
         except np.linalg.LinAlgError:
             return 2.0 * np.linalg.pinv(H)
 
     def derivatives(self, fn) -> list:
-        """[d fn / d phi_j] by central differences, fn(theta) -> array (the objective is left at theta0)."""
+        """[d fn / d phi_j] by central differences, fn(theta) -> array."""
         out = [(fn(self.shifted(j, 1)) - fn(self.shifted(j, -1))) / (2 * self.steps[j])
                for j in range(len(self.phi0))]
-        self.obj.factorize(self.theta0)
         return out
 
 
@@ -83,4 +82,4 @@ def rank_deficient(variance_components: pd.DataFrame) -> bool:
 def cholesky_context(obj, theta: np.ndarray, b: np.ndarray) -> Context:
     """The Satterthwaite context in Cholesky coordinates: Cov(phi) and derivatives over phi."""
     coords = CholeskyCoordinates(obj, theta)
-    return Context(obj, np.asarray(theta, dtype=float), b, coords.covariance(), float(theta[-1]), coords)
+    return Context(obj, np.asarray(theta, dtype=float), b, coords.covariance(), obj.vm.sigma2(theta), coords)

@@ -13,28 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..reml import derivatives
+from ..reml.derivatives import score
 
 CHUNK = 256  # right-hand sides per sparse solve when only diagonals are wanted
 
 
-def at_theta(obj, theta) -> None:
-    """Refactor the objective's C at theta (no-op when current)."""
-    obj.factorize(np.asarray(theta, dtype=float))
-
-
 def solve_fixed(obj, theta, Lt: np.ndarray) -> np.ndarray:
     """X_L = C^-1 [L'; 0] for L' given as p x m."""
-    at_theta(obj, theta)
     rhs = np.zeros((obj.pattern.size, Lt.shape[1]))
     rhs[:obj.pattern.p] = Lt
-    return obj.factor.solve(rhs)
+    return obj.solve(theta, rhs)
 
 
 def _dC_quadratic(obj, theta, XL: np.ndarray, XR: np.ndarray) -> list[np.ndarray]:
     """[XL' (dC/dtheta_j) XR for every j] (m_L x m_R each)."""
     vm, pat = obj.vm, obj.pattern
-    sinv, s2 = vm.inverses(theta)
+    params = vm.at(theta)
+    sinv, s2 = params.sinv, params.sigma2
     out = []
     for k, t in enumerate(vm.terms):
         sl = pat.term_slice(k)
@@ -67,18 +62,26 @@ def contrast_covariance(obj, theta, L: np.ndarray) -> tuple[np.ndarray, list[np.
 
 
 def coefficient_variances(obj, theta) -> tuple[np.ndarray, np.ndarray]:
-    """diag Var(b) (p) and its Jacobian d diag Var(b) / d theta (p x r), in chunks of columns."""
+    """diag Var(b) (p) and its Jacobian d diag Var(b) / d theta (p x r) (see coefficient_covariance)."""
+    V, jac = coefficient_covariance(obj, theta)
+    return np.diag(V).copy(), jac
+
+
+def coefficient_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray]:
+    """Var(b) = C^-1[fixed block] (p x p) and the Jacobian d diag Var(b) / d theta (p x r), from the
+    same p solves C^-1 [I; 0] (in chunks of CHUNK columns)."""
     p = obj.pattern.p
     r = len(theta)
-    var, jac = np.zeros(p), np.zeros((p, r))
+    V, jac = np.zeros((p, p)), np.zeros((p, r))
+    vm, pat = obj.vm, obj.pattern
+    params = vm.at(theta)
+    sinv, s2 = params.sinv, params.sigma2
     for start in range(0, p, CHUNK):
         idx = np.arange(start, min(start + CHUNK, p))
         Lt = np.zeros((p, len(idx)))
         Lt[idx, np.arange(len(idx))] = 1.0
         XL = solve_fixed(obj, theta, Lt)
-        var[idx] = XL[idx, np.arange(len(idx))]
-        vm, pat = obj.vm, obj.pattern
-        sinv, s2 = vm.inverses(theta)
+        V[:, idx] = XL[:p]
         col = 0
         for k, t in enumerate(vm.terms):
             A = XL[pat.term_slice(k)].reshape(t.q, t.m, -1)
@@ -90,18 +93,18 @@ def coefficient_variances(obj, theta) -> tuple[np.ndarray, np.ndarray]:
                 col += 1
         WX = pat.W @ XL
         jac[idx, col] = np.einsum("im,im->m", WX, WX) / s2**2
-    return var, jac
+    return 0.5 * (V + V.T), jac
 
 
 def _steps(obj, theta: np.ndarray, rel: float) -> np.ndarray:
     """Finite-difference step per parameter: rel times its scale (covariances: sqrt of the two variances)."""
-    sigmas, s2 = obj.vm.unpack(theta)
-    h = []
-    for t, S in zip(obj.vm.terms, sigmas):
-        for a, b in t.pairs():
-            h.append(rel * np.sqrt(abs(S[a, a] * S[b, b])))
-    h.append(rel * s2)
-    return np.maximum(np.array(h), 1e-300)
+    vm = obj.vm
+    sigmas, s2 = vm.unpack(theta)
+    h = np.empty(vm.n_params)
+    for k, (t, S) in enumerate(zip(vm.terms, sigmas)):
+        h[vm.term_slice(k)] = [rel * np.sqrt(abs(S[a, a] * S[b, b])) for a, b in t.pairs()]
+    h[vm.residual_slice] = rel * s2
+    return np.maximum(h, 1e-300)
 
 
 def _pair(obj, theta: np.ndarray, j: int, h: float, halvings: int = 30) -> tuple[np.ndarray, np.ndarray]:
@@ -126,10 +129,9 @@ def observed_information(obj, theta, free: np.ndarray | None = None, rel: float 
     H = np.zeros((len(idx), len(idx)))
     for c, j in enumerate(idx):
         tp, tm = _pair(obj, theta, j, h[j])
-        gp = derivatives(obj, obj.at(tp)).score[idx]
-        gm = derivatives(obj, obj.at(tm)).score[idx]
+        gp = score(obj, obj.at(tp))[idx]
+        gm = score(obj, obj.at(tm))[idx]
         H[:, c] = (gp - gm) / (tp[j] - tm[j])
-    obj.at(theta)
     return -0.5 * (H + H.T)
 
 

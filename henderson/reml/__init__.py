@@ -1,6 +1,7 @@
 """REML and ML estimation of variance components: objective, derivatives, AI/EM driver."""
 from .derivatives import Derivatives, derivatives, em_update
-from .driver import Options, Trace, run, start_values
+from ..options import Options
+from .driver import Trace, run, start_values
 from .objective import Objective, State
 
 __all__ = ["Derivatives", "derivatives", "em_update", "Options", "Trace", "run", "start_values",

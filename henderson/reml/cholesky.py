@@ -102,7 +102,7 @@ class Profiled:
         grads = []
         if factors:
             Ttr, S = trace_blocks(obj, state), quadratic_blocks(obj, state)
-            sinv, _ = obj.vm.inverses(state.theta)
+            sinv = state.params.sinv
             for term, T, Tk, Sk, Si, (r, c) in zip(obj.vm.terms, factors, Ttr, S, sinv, self.index):
                 D = 2.0 * (term.m * Si - Si @ (Tk + Sk / s2) @ Si) @ T
                 grads.append(D[r, c])

@@ -58,7 +58,7 @@ def quadratic_blocks(obj: Objective, state: State) -> list[np.ndarray]:
 
 def working_variates(obj: Objective, state: State) -> np.ndarray:
     """F = [f_1 ... f_r], f_j = V_j P y (n x r)."""
-    sinv, s2 = obj.vm.inverses(state.theta)
+    sinv, s2 = state.params.sinv, state.sigma2
     cols = []
     for k, t in enumerate(obj.vm.terms):
         U = blups(obj, state, k)
@@ -72,39 +72,50 @@ def working_variates(obj: Objective, state: State) -> np.ndarray:
 
 def average_information(obj: Objective, state: State, F: np.ndarray) -> np.ndarray:
     """AI = 1/2 F' P F with P F = (F - W C^-1 W'F / sigma2) / sigma2."""
-    s2 = float(state.theta[-1])
-    obj.factorize(state.theta)
-    WtF = obj.pattern.W.T @ F
-    sol = obj.factor.solve(WtF)
+    s2 = state.sigma2
+    sol = obj.solve(state.theta, obj.pattern.W.T @ F)
     PF = (F - obj.pattern.W @ sol / s2) / s2
     ai = 0.5 * F.T @ PF
     return 0.5 * (ai + ai.T)
 
 
-def derivatives(obj: Objective, state: State) -> Derivatives:
-    """Score and AI matrix at ``state`` (one selected inversion, one multi-RHS solve)."""
+def _score_parts(obj: Objective, state: State):
+    """(score, T_k, S_k, tr(G^-1 C^zz)) at ``state`` (one selected inversion)."""
     vm = obj.vm
-    sinv, s2 = vm.inverses(state.theta)
+    sinv, s2 = state.params.sinv, state.sigma2
     T = trace_blocks(obj, state) if vm.terms else []
     S = quadratic_blocks(obj, state)
-    score = []
+    g = np.empty(vm.n_params)
     for k, t in enumerate(vm.terms):
+        sl = vm.term_slice(k)
+        out = []
         for j in range(t.n_params):
             E = vm.derivative(k, j)
             A = sinv[k] @ E @ sinv[k]
-            score.append(-0.5 * (t.m * np.trace(sinv[k] @ E) - np.sum(A * (T[k] + S[k]))))
+            out.append(-0.5 * (t.m * np.trace(sinv[k] @ E) - np.sum(A * (T[k] + S[k]))))
+        g[sl] = out
     tr_gc = float(sum(np.sum(si * Tk) for si, Tk in zip(sinv, T)))
-    q = obj.pattern.q
-    trP = (obj.pattern.n - obj.n_fixed - q + tr_gc) / s2
+    trP = (obj.pattern.n - obj.n_fixed - obj.pattern.q + tr_gc) / s2
     ee = float(state.e @ state.e)
-    score.append(-0.5 * (trP - ee / s2**2))
+    g[vm.residual_slice] = -0.5 * (trP - ee / s2**2)
+    return g, T, S, tr_gc
+
+
+def score(obj: Objective, state: State) -> np.ndarray:
+    """dl/dtheta at ``state`` (no average information)."""
+    return _score_parts(obj, state)[0]
+
+
+def derivatives(obj: Objective, state: State) -> Derivatives:
+    """Score and AI matrix at ``state`` (one selected inversion, one multi-RHS solve)."""
+    g, T, S, tr_gc = _score_parts(obj, state)
     ai = average_information(obj, state, working_variates(obj, state))
-    return Derivatives(score=np.array(score), ai=ai, T=tuple(T), S=tuple(S), tr_ginv_c=tr_gc)
+    return Derivatives(score=g, ai=ai, T=tuple(T), S=tuple(S), tr_ginv_c=tr_gc)
 
 
 def em_update(obj: Objective, state: State, d: Derivatives) -> np.ndarray:
     """One EM step: Sigma_k = (S_k + T_k) / m_k, sigma2 = (e'e + sigma2 (p + q - tr(G^-1 C^zz))) / n."""
-    s2 = float(state.theta[-1])
+    s2 = state.sigma2
     sigmas = [(Sk + Tk) / t.m for t, Sk, Tk in zip(obj.vm.terms, d.S, d.T)]
     pat = obj.pattern
     s2_new = (float(state.e @ state.e) + s2 * (obj.n_fixed + pat.q - d.tr_ginv_c)) / pat.n

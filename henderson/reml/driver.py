@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from ..errors import ConvergenceWarning, NotPositiveDefiniteError
 from ..linalg import Factor
+from ..options import Options
 from . import cholesky
 from .derivatives import Derivatives, derivatives, em_update
 from .objective import Objective, State
@@ -29,16 +30,6 @@ MAX_HALVINGS = 12
 MAX_LOG_DECREASE = 5.0  # a step lowers a positive scalar by at most exp(-5) (zero is reached by the boundary candidate)
 SWITCH = 1e-2        # a q >= 2 block whose relative Cholesky diagonal falls below this goes to the Cholesky finish
 EM_SWITCH, EM_PATIENCE = 0.1, 50  # EM, which approaches such a block only geometrically: below 0.1 after 50 steps
-
-
-@dataclass(frozen=True)
-class Options:
-    algorithm: str = "ai"
-    max_iter: int = 200
-    tol: float | None = None   # Newton decrement; default 1e-8 for AI, 1e-11 for EM
-    tol_change: float | None = None  # change in loglik per record (times n); default tol
-    em_start: int | None = None  # EM steps before AI; None: 1, or 0 when every term has a moment start
-    callback: object = None
 
 
 @dataclass
@@ -54,16 +45,6 @@ class Trace:
     zero: np.ndarray | None = None       # per parameter: estimated as 0 (a zero variance and its covariances)
     no_se: np.ndarray | None = None      # per parameter: no standard error (boundary, or a rank-deficient block)
     singular: bool = False               # lme4's isSingular: a relative Cholesky diagonal below 1e-4
-
-
-def _single_variances(obj: Objective) -> np.ndarray:
-    """Positions in theta of variances of 1x1 terms (those that may sit at zero)."""
-    out, pos = [], 0
-    for t in obj.vm.terms:
-        if t.q == 1:
-            out.append(pos)
-        pos += t.n_params
-    return np.array(out, dtype=np.int64)
 
 
 def _ols(X, y) -> np.ndarray:
@@ -174,17 +155,18 @@ def _start(obj: Objective) -> tuple[np.ndarray, bool]:
 def _project(obj: Objective, theta: np.ndarray, single: np.ndarray) -> np.ndarray:
     """Put variances of 1x1 terms that are below twice the boundary value on the boundary value."""
     theta = theta.copy()
-    floor = BOUNDARY * theta[-1]
+    floor = BOUNDARY * obj.vm.sigma2(theta)
     if len(single):
         theta[single] = np.where(theta[single] <= 2 * floor, floor, theta[single])
     return theta
 
 
-def _at_boundary(theta, d: Derivatives, single) -> np.ndarray:
+def _at_boundary(state: State, d: Derivatives, single) -> np.ndarray:
     """Active set: 1x1 variances at the floor whose score pushes further down."""
+    theta = state.theta
     active = np.zeros(len(theta), dtype=bool)
     if len(single):
-        floor = BOUNDARY * theta[-1] * (1 + 1e-6)
+        floor = BOUNDARY * state.sigma2 * (1 + 1e-6)
         active[single] = (theta[single] <= floor) & (d.score[single] <= 0)
     return active
 
@@ -239,7 +221,7 @@ def _ai_step(obj, state, d, single, free):
     step, as a projected Newton method would).
     """
     step, _ = _newton(d, free)
-    positive = np.append(single, len(state.theta) - 1)
+    positive = obj.vm.positive_scalars()
     lam, kind = 1.0, "AI"
     for _ in range(MAX_HALVINGS):
         cand = _project(obj, _candidate(state.theta, step, lam, positive), single)
@@ -248,7 +230,7 @@ def _ai_step(obj, state, d, single, free):
             crossing = single[state.theta[single] + lam * step[single] <= 0] if len(single) else single
             if len(crossing):
                 edge = cand.copy()
-                edge[crossing] = BOUNDARY * edge[-1]
+                edge[crossing] = BOUNDARY * obj.vm.sigma2(edge)
                 other = _try(obj, edge)
                 if other is not None and other.loglik > best.loglik:
                     best = other
@@ -267,10 +249,11 @@ def _em_step(obj, state, d, single) -> State:
     """
     cand = _project(obj, em_update(obj, state, d), single)
     new = obj.at(cand)
-    near = single[cand[single] < 1e-3 * cand[-1]] if len(single) else single
+    s2 = obj.vm.sigma2(cand)
+    near = single[cand[single] < 1e-3 * s2] if len(single) else single
     if len(near):
         jump = cand.copy()
-        jump[near] = BOUNDARY * jump[-1]
+        jump[near] = BOUNDARY * s2
         other = obj.at(jump)
         if other.loglik > new.loglik:
             return other
@@ -298,12 +281,11 @@ def _row(it, kind, state_loglik, change, decrement, theta, t0, **extra) -> dict:
 
 
 def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
-    """Iterate from theta0 (default start_values) until convergence or options.max_iter; when a
+    """Iterate from theta0 (default start_values) until convergence or options.iterations; when a
     q >= 2 covariance block nears the PSD boundary, finish over the Cholesky factors instead."""
     em = options.algorithm == "em"
-    tol = options.tol if options.tol is not None else (1e-11 if em else 1e-8)
-    tol_change = options.tol_change if options.tol_change is not None else tol
-    single = _single_variances(obj)
+    tol, tol_change = options.decrement_tol, options.change_tol
+    single = obj.vm.single_variances()
     if theta0 is None:
         theta0, moment_start = _start(obj)
     else:
@@ -315,8 +297,8 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
     d = derivatives(obj, state)
     rows, converged, change, decrement, switch = [], False, np.inf, np.inf, False
     blocks = any(t.q >= 2 for t in obj.vm.terms)
-    for it in range(1, options.max_iter + 1):
-        active = _at_boundary(state.theta, d, single)
+    for it in range(1, options.iterations + 1):
+        active = _at_boundary(state, d, single)
         free = ~active
         use_em = em or it <= em_start
         new, kind = (None, None) if use_em else _ai_step(obj, state, d, single, free)
@@ -326,7 +308,7 @@ def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
         change = new.loglik - state.loglik
         state = new
         d = derivatives(obj, state)
-        free = ~_at_boundary(state.theta, d, single)
+        free = ~_at_boundary(state, d, single)
         _, decrement = _newton(d, free)
         rows.append(_row(it, kind, state.loglik, change, decrement, state.theta, t0))
         t0 = time.perf_counter()
@@ -362,7 +344,7 @@ def _finish(obj: Objective, state: State, rows: list, options: Options) -> tuple
         if options.callback is not None:
             options.callback(rows[-1])
 
-    fin = cholesky.finish(obj, state.theta, max_iter=options.max_iter, callback=log)
+    fin = cholesky.finish(obj, state.theta, max_iter=options.iterations, callback=log)
     change = rows[-1]["change"] if len(rows) > first else 0.0
     criteria = dict(change=change, newton_decrement=fin.decrement, projected_gradient=fin.projected_gradient,
                     finish="L-BFGS-B over relative Cholesky factors: " + fin.message)
@@ -376,7 +358,7 @@ def _not_converged(options: Options, c: dict) -> str:
         return (f"{options.algorithm.upper()} iterations reached the boundary of a covariance block and the "
                 f"Cholesky finish did not converge ({c['finish']}): projected gradient "
                 f"{c['projected_gradient']:.3g}, predicted gain {c['newton_decrement']:.3g}")
-    return (f"{options.algorithm.upper()} iterations did not converge in {options.max_iter} "
+    return (f"{options.algorithm.upper()} iterations did not converge in {options.iterations} "
             f"iterations: last change in log-likelihood {c['change']:.3g}, Newton decrement "
             f"{c['newton_decrement']:.3g} (tolerances {c['tol_change']:g} per record and {c['tol']:g})")
 

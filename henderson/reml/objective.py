@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..linalg import BlockFactor, Factor
+from ..covariance import VarianceParams
 from ..mme import MMEPattern, build_pattern
+from ..options import METHODS, ORDERINGS, choice, ordering as valid_ordering  # noqa: F401 (ORDERINGS: re-exported)
 
-ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")
 
 
 def analyze_mme(pattern: MMEPattern, C, ordering: str = "auto"):
@@ -32,9 +33,7 @@ def analyze_mme(pattern: MMEPattern, C, ordering: str = "auto"):
     with AMD. "block" insists on block elimination; "amd", "metis", "best", "natural" give C to
     CHOLMOD whole with that ordering.
     """
-    if ordering not in ORDERINGS:
-        raise ValueError(f"unknown ordering {ordering!r}; expected one of {ORDERINGS}")
-    if ordering in ("auto", "block"):
+    if valid_ordering(ordering) in ("auto", "block"):
         blocks = pattern.leading_blocks()
         f = None if blocks is None else BlockFactor.analyze(C, blocks, ordering="amd")
         if f is not None:
@@ -59,6 +58,11 @@ class State:
     yPy: float
     logdet_C: float
     logdet_G: float
+    params: VarianceParams = field(repr=False)   # the variance model at theta
+
+    @property
+    def sigma2(self) -> float:
+        return self.params.sigma2
 
     @property
     def deviance(self) -> float:
@@ -66,32 +70,45 @@ class State:
 
 
 class Objective:
-    """theta -> REML or ML log-likelihood; the factor's symbolic analysis is done once.
+    """theta -> REML or ML log-likelihood; the one owner of the factorization state.
 
-    Keeps the factor of the last theta evaluated, so that traces at that theta
-    (``selected_inverse``) reuse it without refactoring.
+    The factor of C (and of C_ZZ for ML) is private: ``at``, ``solve``, ``diag_inverse``,
+    ``selected_inverse`` and ``trace_inverse`` take theta and refactor only when the factor holds
+    another theta, so callers never re-sync it. The symbolic analysis is done once.
     """
 
     def __init__(self, design, vm, method: str = "REML", ordering: str = "auto",
                  pattern: MMEPattern | None = None):
-        method = method.upper()
-        if method not in ("REML", "ML"):
-            raise ValueError(f"method must be 'REML' or 'ML', got {method!r}")
-        self.method = method
+        self.method = choice("method", method, METHODS, str.upper)
         self.pattern = pattern if pattern is not None else build_pattern(design, vm)
         self.vm = vm
         self.ordering = ordering
-        self.factor = analyze_mme(self.pattern, self.pattern.values(self._any_theta()), ordering)
+        self._factor = analyze_mme(self.pattern, self.pattern.values(self._any_theta()), ordering)
         self._theta = None
-        self.zpattern = self.zfactor = None
+        self._zpattern = self._zfactor = None
         self._ztheta = None
-        if method == "ML" and vm.terms:
+        if self.method == "ML" and vm.terms:
             zdesign = dataclasses.replace(design, X=design.X[:, :0], fixed_names=())
-            self.zpattern = build_pattern(zdesign, vm)
-            self.zfactor = analyze_mme(self.zpattern, self.zpattern.values(self._any_theta()), ordering)
+            self._zpattern = build_pattern(zdesign, vm)
+            self._zfactor = analyze_mme(self._zpattern, self._zpattern.values(self._any_theta()), ordering)
 
     def _any_theta(self) -> np.ndarray:
         return self.vm.pack([np.eye(t.q) for t in self.vm.terms], 1.0)
+
+    @property
+    def factor_kind(self) -> str:
+        """The factorization in use: "BlockFactor" (block elimination) or "Factor" (CHOLMOD)."""
+        return type(self._factor).__name__
+
+    @property
+    def n_factorizations(self) -> int:
+        """Numeric factorizations of C done so far."""
+        return self._factor.n_factorizations
+
+    @property
+    def nnz_L(self) -> int:
+        """Nonzeros of the Cholesky factor of C."""
+        return self._factor.nnz_L
 
     @property
     def loglik_unit(self) -> float:
@@ -105,51 +122,65 @@ class Objective:
         """p in the REML constant: rank of X for REML, 0 for ML."""
         return self.pattern.p if self.method == "REML" else 0
 
-    def factorize(self, theta: np.ndarray) -> None:
-        """Refactor C(theta) numerically on the existing symbolic analysis (skip if already current)."""
+    def _current(self, theta) -> np.ndarray:
+        """Make the factor of C hold theta (refactor numerically unless it already does); theta as floats."""
+        theta = np.asarray(theta, dtype=float)
         if self._theta is None or not np.array_equal(self._theta, theta):
-            self.factor.refactor(self.pattern.values(theta))
-            self._theta = np.array(theta, dtype=float)
+            self._factor.refactor(self.pattern.coefficients(self.vm.at(theta)))
+            self._theta = theta.copy()
+        return theta
 
-    def factorize_z(self, theta: np.ndarray) -> None:
-        """Refactor C_ZZ(theta), the MME without fixed effects (ML only)."""
+    def _current_z(self, theta) -> None:
+        """Make the factor of C_ZZ, the MME without fixed effects (ML only), hold theta."""
         if self._ztheta is None or not np.array_equal(self._ztheta, theta):
-            self.zfactor.refactor(self.zpattern.values(theta))
+            self._zfactor.refactor(self._zpattern.coefficients(self.vm.at(theta)))
             self._ztheta = np.array(theta, dtype=float)
+
+    def solve(self, theta, rhs: np.ndarray) -> np.ndarray:
+        """C(theta)^-1 rhs (one or more right-hand sides)."""
+        self._current(theta)
+        return self._factor.solve(rhs)
+
+    def diag_inverse(self, theta) -> np.ndarray:
+        """diag C(theta)^-1 (prediction error variances, Var(b_j))."""
+        self._current(theta)
+        return self._factor.diag_inverse()
+
+    def selected_inverse(self, theta):
+        """C(theta)^-1 on the pattern of C (Takahashi), as a sparse matrix on ``pattern``."""
+        self._current(theta)
+        return self._factor.selected_inverse()
+
+    def trace_inverse(self, theta):
+        """The selected inverse whose z-block gives the traces: C^-1 (REML) or C_ZZ^-1 (ML), and its pattern."""
+        if self.method == "REML" or self._zfactor is None:
+            return self.selected_inverse(theta), self.pattern
+        self._current_z(np.asarray(theta, dtype=float))
+        return self._zfactor.selected_inverse(), self._zpattern
 
     def at(self, theta) -> State:
         """Factor C(theta), solve the MME and evaluate the log-likelihood."""
-        theta = np.asarray(theta, dtype=float)
+        theta = self._current(theta)
         pat = self.pattern
-        self.factorize(theta)
-        sol_c = self.factor.solve(pat.rhs(theta))
-        s2 = float(theta[-1])
+        params = self.vm.at(theta)
+        sol_c = self._factor.solve(pat.rhs(params))
         e = pat.yc - pat.W @ sol_c
-        yPy = float(e @ e) / s2 + pat.penalty(theta, sol_c)
+        yPy = float(e @ e) * params.rinv_scale + pat.penalty(params, sol_c)
         sol = pat.uncentre(sol_c)
-        logdet_G = self.vm.logdet_G(theta)
         if self.method == "REML":
-            logdet_C = self.factor.logdet()
+            logdet_C = self._factor.logdet()
             const = (pat.n - pat.p) * LOG2PI
         else:
-            if self.zfactor is not None:
-                self.factorize_z(theta)
-                logdet_C = self.zfactor.logdet()
+            if self._zfactor is not None:
+                self._current_z(theta)
+                logdet_C = self._zfactor.logdet()
             else:
                 logdet_C = 0.0
             const = pat.n * LOG2PI
-        m2ll = const + pat.n * np.log(s2) + logdet_G + logdet_C + yPy
+        m2ll = const + params.logdet_R(pat.n) + params.logdet_G + logdet_C + yPy
         return State(theta=theta, loglik=-0.5 * m2ll, sol=sol, e=e, yPy=yPy,
-                     logdet_C=logdet_C, logdet_G=logdet_G)
+                     logdet_C=logdet_C, logdet_G=params.logdet_G, params=params)
 
     def __call__(self, theta) -> float:
         """-2 log-likelihood at theta (lme4's REML criterion or deviance), like lme4's devFunOnly."""
         return self.at(theta).deviance
-
-    def trace_inverse(self, theta):
-        """The selected inverse whose z-block gives the traces: C^-1 (REML) or C_ZZ^-1 (ML), and its pattern."""
-        if self.method == "REML" or self.zfactor is None:
-            self.factorize(theta)
-            return self.factor.selected_inverse(), self.pattern
-        self.factorize_z(theta)
-        return self.zfactor.selected_inverse(), self.zpattern

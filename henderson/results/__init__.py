@@ -1,4 +1,4 @@
-"""Fit results: tables, likelihood parts, summaries, export."""
-from .fitresult import FitResult
+"""Fit records: frozen tables, likelihood parts, iteration log; summaries and export."""
+from .record import FitRecord
 
-__all__ = ["FitResult"]
+__all__ = ["FitRecord"]

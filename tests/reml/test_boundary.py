@@ -145,7 +145,7 @@ def test_profiled_criterion_equals_the_criterion_at_sigma2_hat():
 def test_inference_failure_does_not_lose_the_fit(monkeypatch):
     """A Satterthwaite step that raises gives NaN df and an InferenceWarning, not an exception."""
     from henderson.errors import NotPositiveDefiniteError
-    from henderson.results import build
+    from henderson.fitted import build
 
     def broken(*args, **kwargs):
         raise NotPositiveDefiniteError("covariance of random term 'g' is not positive definite")

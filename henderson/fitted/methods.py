@@ -18,6 +18,7 @@ from ..inference import profile as _prof
 from ..inference import singular as _singular
 from ..inference.satterthwaite import Context
 from ..inference.vcov import theta_covariance
+from ..options import DDF, choice
 
 
 class InferenceMethods:
@@ -30,12 +31,10 @@ class InferenceMethods:
         return self.model
 
     def _objective(self):
-        obj = self._require_model().objective(self.method)
-        obj.factorize(self.theta)
-        return obj
+        return self._require_model().objective(self.method)
 
     def _data(self, data):
-        data = data if data is not None else getattr(self.model, "data", None)
+        data = data if data is not None else None if self.model is None else self.model.data
         if data is None:
             raise DesignError("this computation needs the data frame the model was fitted on: pass data=...")
         return data
@@ -54,18 +53,13 @@ class InferenceMethods:
                 V = theta_covariance(self._objective(), self.theta, free)
             self.cache["context"] = Context(self._objective(), self.theta,
                                             self.fixed_effects["estimate"].to_numpy(), V, self.sigma2)
-        ctx = self.cache["context"]
-        ctx.obj.factorize(self.theta)
-        return ctx
+        return self.cache["context"]
 
     def _ddf(self, ddf):
         """None (Satterthwaite) or the residual df n - p."""
-        ddf = (ddf or "satterthwaite").lower()
-        if ddf == "satterthwaite":
+        if choice("ddf", ddf or "satterthwaite", DDF) == "satterthwaite":
             return None
-        if ddf == "residual":
-            return float(max(self.nobs - self.n_fixed, 1))
-        raise ValueError(f"ddf must be 'satterthwaite' or 'residual', got {ddf!r}")
+        return float(max(self.nobs - self.n_fixed, 1))
 
     # -- fixed effects ------------------------------------------------------------------------
     def coef_table(self, ddf: str = "satterthwaite", level: float = 0.95) -> pd.DataFrame:
@@ -135,7 +129,7 @@ class InferenceMethods:
 
     def component_names(self) -> list[str]:
         """Names of the elements of theta usable in ``derived`` expressions."""
-        return _delta.component_names(self._require_model().vm)
+        return self._require_model().vm.names()
 
     def derived(self, expressions, level: float = 0.95) -> pd.DataFrame:
         """Functions of named variance components, e.g. "id / (id + herd + Residual)", with delta-method SEs."""
@@ -150,7 +144,7 @@ class InferenceMethods:
         names = self.component_names()
         theta = self.variance_components["estimate"].to_numpy(dtype=float)
         vm = self._require_model().vm
-        den = _delta.indices(names, denominator) if denominator is not None else _delta.scalar_variances(vm, names)
+        den = _delta.indices(names, denominator) if denominator is not None else _delta.scalar_variances(vm)
         if denominator is None and any(t.q > 1 for t in vm.terms):
             raise DesignError("the model has vector-valued random terms: give denominator=[...] or use derived()")
         idx = _delta.indices(names, num)

@@ -1,4 +1,5 @@
-"""FitResult: the immutable outcome of Model.fit or Model.solve."""
+"""FitRecord: the frozen outcome of Model.fit or Model.solve (tables, likelihood parts, iteration log,
+flags); no model, no cache. henderson.fitted.FitResult holds it with the model and adds inference."""
 from __future__ import annotations
 
 import json
@@ -7,11 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .methods import InferenceMethods
-
 
 @dataclass(frozen=True)
-class FitResult(InferenceMethods):
+class FitRecord:
     """Estimates, predictions, likelihood parts and the iteration log of one fit.
 
     ``loglik`` is the REML or ML log-likelihood (as fitted); ``deviance`` = -2 loglik
@@ -42,11 +41,10 @@ class FitResult(InferenceMethods):
     algorithm: str = "ai"
     iterations: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     criteria: dict = field(default_factory=dict)
-    model: object = field(default=None, repr=False, compare=False)
+    sigma2: float = float("nan")                # residual variance
     ddf: str = "residual"                       # how fixed_effects' df were computed
     vcov_theta_observed: np.ndarray | None = field(default=None, repr=False)  # inverse observed information
     singular: bool = False                      # lme4's isSingular: a relative Cholesky diagonal below 1e-4
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def deviance(self) -> float:
@@ -66,11 +64,6 @@ class FitResult(InferenceMethods):
         return self.deviance + np.log(self.nobs) * self.n_params
 
     @property
-    def sigma2(self) -> float:
-        """Residual variance."""
-        return float(self.theta[-1])
-
-    @property
     def fixef(self) -> pd.Series:
         return self.fixed_effects["estimate"]
 
@@ -79,23 +72,12 @@ class FitResult(InferenceMethods):
         return self.fitted_values
 
     def residuals(self, kind: str = "conditional") -> np.ndarray:
-        """Conditional y - Xb - Zu, marginal y - Xb, or standardized (Pearson) (y - Xb - Zu) / sigma."""
+        """Conditional y - Xb - Zu or standardized (Pearson) (y - Xb - Zu) / sigma (marginal: FitResult)."""
         if kind in ("standardized", "pearson"):
             return (self.y - self.fitted_values) / np.sqrt(self.sigma2)
         if kind == "conditional":
             return self.y - self.fitted_values
-        if kind == "marginal":
-            X = self.model.design.X
-            return self.y - X @ self.fixed_effects["estimate"].to_numpy()
         raise ValueError(f"kind must be 'conditional', 'marginal' or 'standardized', got {kind!r}")
-
-    def summary(self) -> str:
-        """lme4-like text summary."""
-        from .summary import summary_text
-        return summary_text(self)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def to_dict(self) -> dict:
         """Everything, as plain Python types (JSON-ready)."""
