@@ -12,6 +12,8 @@ import math
 import tomllib
 from pathlib import Path
 
+from ..options import ORDERINGS  # defined once, in henderson.options (no heavy imports)
+
 FIELDS = {
     "name": str, "data": str, "formula": str, "out": str, "pedigree": str, "pedigree_term": str,
     "pedigree_id": str, "pedigree_sire": str, "pedigree_dam": str, "method": str, "algorithm": str,
@@ -23,7 +25,6 @@ FIELDS = {
 PEDIGREE_OPTIONS = ("pedigree_unknown", "pedigree_sire_as_dam", "pedigree_parents_not_listed", "pedigree_sep",
                     "pedigree_header", "pedigree_columns")  # command-line flags with these dests set these keys
 PATHS = ("data", "pedigree", "out")
-ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")  # as henderson.reml.objective.ORDERINGS
 DEFAULTS = {"method": "REML", "algorithm": "ai", "pedigree_term": "id", "pedigree_id": "id",
             "pedigree_sire": "sire", "pedigree_dam": "dam", "factors": [], "scale": []}
 
