@@ -6,6 +6,7 @@ while the factor still holds the final theta; only then does the observed inform
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -56,6 +57,12 @@ def fixed_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray | None]:
     return np.sqrt(obj.diag_inverse(theta)[:p]), None
 
 
+def observed_information_used(obj) -> bool:
+    """Whether Cov(theta) for Satterthwaite is the inverse observed information (2 r score evaluations,
+    done when the df are first asked for) rather than the inverse AI matrix of the fit (large models)."""
+    return max(obj.pattern.size, obj.pattern.n) <= OBSERVED_INFO_MAX
+
+
 def satterthwaite_parts(obj, state, vcov_ai, free, cholesky=False, var_b=None):
     """Cov(theta) for Satterthwaite (inverse observed information over the ``free`` parameters, or
     inverse AI for large models) and the coefficients' Satterthwaite df. ``var_b``: (Var(b), d diag
@@ -63,7 +70,7 @@ def satterthwaite_parts(obj, state, vcov_ai, free, cholesky=False, var_b=None):
     block is rank deficient, and the df are computed over the relative Cholesky factors
     (inference.singular; Cov(theta) is then not returned)."""
     p = obj.pattern.p
-    observed = max(obj.pattern.size, obj.pattern.n) <= OBSERVED_INFO_MAX
+    observed = observed_information_used(obj)
     if cholesky and observed:
         _, df = coefficient_df(cholesky_context(obj, state.theta, state.sol[:p]))
         return None, df
@@ -71,6 +78,19 @@ def satterthwaite_parts(obj, state, vcov_ai, free, cholesky=False, var_b=None):
     ctx = Context(obj, state.theta, state.sol[:p], V, state.sigma2)
     _, df = coefficient_df(ctx, parts=None if var_b is None else (np.diag(var_b[0]), var_b[1]))
     return (V if observed else None), df
+
+
+def _with_satterthwaite(record: FitRecord, obj, state, vcov_ai, free, cholesky, var_b) -> FitRecord:
+    """The record with Satterthwaite df in its fixed-effects table (NaN and an InferenceWarning when they
+    cannot be computed) and the inverse observed information used for them."""
+    b, se = record.fixed_effects["estimate"].to_numpy(), record.fixed_effects["std_error"].to_numpy()
+    try:
+        vcov_obs, df = satterthwaite_parts(obj, state, vcov_ai, free, cholesky=cholesky, var_b=var_b)
+    except FAILURES as err:
+        _inference_failed("Satterthwaite degrees of freedom", err)
+        vcov_obs, df = None, np.full(len(b), np.nan)
+    return dataclasses.replace(record, fixed_effects=fixed_table(record.fixed_effects.index, b, se, df),
+                               vcov_theta_observed=vcov_obs)
 
 
 def _inference_failed(what: str, err: Exception) -> None:
@@ -94,22 +114,20 @@ def _fixed_parts(obj, theta, satterthwaite: bool):
 
 def _common(model, obj, state, vcov_theta, boundary, ddf="residual", zero=None, free=None, **extra):
     """The FitResult at ``state``; a post-fit quantity that cannot be computed (Satterthwaite df, standard
-    errors) is NaN with an InferenceWarning, never an exception that loses the fit."""
+    errors) is NaN with an InferenceWarning, never an exception that loses the fit.
+
+    Var(b), its Jacobian and diag C^-1 come from the factor at the final theta (no refactorization).
+    Satterthwaite df by the inverse AI matrix (large models) are computed here; by the inverse observed
+    information (2 r score evaluations) or over the Cholesky coordinates, when first asked for
+    (FitResult.fixed_effects), with the record completed then.
+    """
     p = obj.pattern.p
     free = ~boundary if free is None else free
     deficient = bool((boundary & ~(boundary if zero is None else zero)).any())
     satt = ddf == "satterthwaite" and vcov_theta is not None and satterthwaite_wanted(obj)
     dinv = obj.diag_inverse(state.theta)
     se, vcov_b, var_b = _fixed_parts(obj, state.theta, satt and not deficient)
-    vcov_obs, df = None, None
-    if satt:
-        try:
-            vcov_obs, df = satterthwaite_parts(obj, state, vcov_theta, free, cholesky=deficient, var_b=var_b)
-        except FAILURES as err:
-            _inference_failed("Satterthwaite degrees of freedom", err)
-            df = np.full(p, np.nan)
-    if df is None:
-        ddf, df = "residual", max(obj.pattern.n - p, 1)
+    df = np.full(p, np.nan) if satt else max(obj.pattern.n - p, 1)
     record = FitRecord(
         formula=model.formula, method=obj.method, theta=state.theta.copy(), loglik=state.loglik,
         nobs=obj.pattern.n, n_fixed=p, fixed_effects=fixed_table(model.design.fixed_names, state.sol[:p], se, df),
@@ -119,9 +137,16 @@ def _common(model, obj, state, vcov_theta, boundary, ddf="residual", zero=None, 
                               n=obj.pattern.n, p=p, method=obj.method),
         fitted_values=model.design.y - state.e, y=model.design.y, rows=model.design.rows,
         n_levels={t.name: t.m for t in model.design.terms}, n_dropped=model.design.n_dropped,
-        aliased=model.design.aliased, versions=package_versions(), sigma2=state.sigma2, ddf=ddf,
-        vcov_theta_observed=vcov_obs, **extra)
-    return FitResult(record, model)
+        aliased=model.design.aliased, versions=package_versions(), sigma2=state.sigma2,
+        ddf="satterthwaite" if satt else "residual", **extra)
+    if not satt:
+        return FitResult(record, model)
+
+    def complete(rec: FitRecord) -> FitRecord:
+        return _with_satterthwaite(rec, obj, state, vcov_theta, free, deficient, var_b)
+    if observed_information_used(obj):
+        return FitResult(record, model, pending=complete)
+    return FitResult(complete(record), model)
 
 
 def from_solution(model, obj, state):
