@@ -45,7 +45,7 @@ def term_columns(design) -> list[tuple[object, list[int]]]:
 
 def is_categorical(design, var: str) -> bool:
     state = model_spec(design).encoder_state.get(var)
-    return state is not None and getattr(state[0], "value", str(state[0])) == "categorical"
+    return state is not None and state[0].value == "categorical"
 
 
 def required_variables(design) -> list[str]:

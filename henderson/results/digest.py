@@ -81,8 +81,7 @@ def heritability_line(r) -> list[str]:
 
 def animal_model_block(r) -> list[str]:
     """Pedigree digest of every pedigree term and the heritability; empty for models without a pedigree."""
-    model = getattr(r, "model", None)
-    rels = getattr(model, "relationships", None) or {}
+    rels = {} if r.model is None else r.model.relationships
     lines = []
     for name, rel in rels.items():
         if rel.pedigree is not None:
