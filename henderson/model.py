@@ -13,10 +13,10 @@ import pandas as pd
 from . import relationships as rel
 from .covariance import TermCovariance, VarianceModel
 from .errors import DesignError
+from .fitted.build import from_solution, from_trace
 from .formula import build_design, parse_formula
 from .formula.checks import check_identifiable
 from .mme import build_pattern
-from .fitted.build import from_solution, from_trace
 from .options import Options
 from .reml import Objective, run
 

@@ -2,7 +2,6 @@
 fitted columns of X rebuilt on new rows (factor levels and transforms as when fitted)."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 

@@ -1,6 +1,6 @@
 """REML and ML estimation of variance components: objective, derivatives, AI/EM driver."""
-from .derivatives import Derivatives, derivatives, em_update
 from ..options import Options
+from .derivatives import Derivatives, derivatives, em_update
 from .driver import Trace, run, start_values
 from .objective import Objective, State
 

@@ -40,7 +40,7 @@ from .objective import Objective, State
 RIDGE = 1e-8          # Sigma_k = sigma2 (T T' + RIDGE I); = driver.BOUNDARY
 SINGULAR = 1e-4       # lme4's isSingular: a relative Cholesky diagonal below this
 SNAP = 1e-2           # diagonals below this are tried on the face T[j, j] = 0
-MAX_ITER = 500        # L-BFGS-B iterations in all (driver: Options.max_iter)
+MAX_ITER = 500        # L-BFGS-B iterations in all (the driver passes Options.iterations)
 RESTARTS = 3          # L-BFGS-B runs restarted from where the last stopped in its line search
 GTOL = 1e-7           # projected gradient, relative to max(1, |criterion| / N)
 MAX_DECREMENT = 1e-3  # a stop in the line search (the criterion no longer decreases to its accuracy) counts
@@ -153,7 +153,8 @@ def _minimize(prof: Profiled, t0: np.ndarray, fixed: np.ndarray, max_iter: int, 
 def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback=None) -> Finish:
     """Minimize the profiled criterion over T from the factors of ``theta`` by L-BFGS-B (diagonals >= 0,
     exact gradient; at most ``max_iter`` iterations), try small diagonals on their face, and return
-    the state at the optimum (sigma2 = sigma2_hat). ``callback(dict(loglik, theta, projected_gradient))`` after every iteration."""
+    the state at the optimum (sigma2 = sigma2_hat). ``callback(dict(loglik, theta, projected_gradient))``
+    after every iteration."""
     prof = Profiled(obj)
     t0 = prof.stack(obj.vm.relative_cholesky(theta, RIDGE))
     gtol = GTOL * max(1.0, abs(prof.evaluate(t0)[0]) / max(prof.N, 1))

@@ -280,9 +280,10 @@ def _row(it, kind, state_loglik, change, decrement, theta, t0, **extra) -> dict:
                 seconds=time.perf_counter() - t0, **extra, **{f"theta{i}": v for i, v in enumerate(theta)})
 
 
-def run(obj: Objective, theta0=None, options: Options = Options()) -> Trace:
-    """Iterate from theta0 (default start_values) until convergence or options.iterations; when a
-    q >= 2 covariance block nears the PSD boundary, finish over the Cholesky factors instead."""
+def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
+    """Iterate from theta0 (default start_values) until convergence or options.iterations (default
+    Options()); when a q >= 2 covariance block nears the PSD boundary, finish over the Cholesky factors instead."""
+    options = Options() if options is None else options
     em = options.algorithm == "em"
     tol, tol_change = options.decrement_tol, options.change_tol
     single = obj.vm.single_variances()

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..linalg import BlockFactor, Factor
 from ..covariance import VarianceParams
+from ..linalg import BlockFactor, Factor
 from ..mme import MMEPattern, build_pattern
-from ..options import METHODS, ORDERINGS, choice, ordering as valid_ordering  # noqa: F401 (ORDERINGS: re-exported)
-
+from ..options import METHODS, ORDERINGS, choice  # noqa: F401 (ORDERINGS: re-exported)
+from ..options import ordering as valid_ordering
 
 
 def analyze_mme(pattern: MMEPattern, C, ordering: str = "auto"):

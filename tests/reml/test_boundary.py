@@ -153,7 +153,7 @@ def test_inference_failure_does_not_lose_the_fit(monkeypatch):
     monkeypatch.setattr(build, "satterthwaite_parts", broken)
     with pytest.warns(InferenceWarning, match="Satterthwaite degrees of freedom could not be computed"):
         f = fit("d02")
-        f.fixed_effects    # the observed-information df are computed when first asked for
+        _ = f.fixed_effects    # the observed-information df are computed when first asked for
     assert f.converged and np.all(np.isnan(f.fixed_effects["df"]))
     assert np.all(np.isfinite(f.fixed_effects["estimate"]))
 
