@@ -12,6 +12,7 @@ parameterization. Everything else reads theta through ``VarianceModel.at(theta)`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -34,13 +35,17 @@ class TermCovariance:
     def q(self) -> int:
         return len(self.effects)
 
-    @property
+    @cached_property
     def n_params(self) -> int:
         return self.q * (self.q + 1) // 2
 
     def pairs(self) -> list[tuple[int, int]]:
         """(a, b), a >= b: the lower-triangle elements of Sigma in theta order."""
-        return [(a, b) for a in range(self.q) for b in range(a + 1)]
+        return list(self._pairs)
+
+    @cached_property
+    def _pairs(self) -> tuple[tuple[int, int], ...]:
+        return tuple((a, b) for a in range(self.q) for b in range(a + 1))
 
 
 @dataclass(frozen=True)
@@ -96,16 +101,16 @@ class VarianceModel:
     terms: tuple[TermCovariance, ...]
     residual: ResidualCovariance = ResidualCovariance()
 
-    @property
+    @cached_property
     def n_params(self) -> int:
         return sum(t.n_params for t in self.terms) + self.residual.n_params
 
     def term_slice(self, k: int) -> slice:
         """Positions in theta of term k's parameters (its lower triangle, in pairs() order)."""
-        off = self.offsets()[k]
+        off = self._offsets[k]
         return slice(off, off + self.terms[k].n_params)
 
-    @property
+    @cached_property
     def residual_slice(self) -> slice:
         """Positions in theta of the residual term's parameters."""
         return slice(self.n_params - self.residual.n_params, self.n_params)
@@ -148,20 +153,35 @@ class VarianceModel:
         return ["/".join(x for x in row if x) for row in self.param_table().itertuples(index=False)]
 
     def at(self, theta: np.ndarray) -> VarianceParams:
-        """The frozen parameters at theta; NotPositiveDefiniteError names a term whose Sigma_k is not PD."""
+        """The frozen parameters at theta; NotPositiveDefiniteError
+        names a term whose Sigma_k is not positive definite, or a residual variance that is not positive."""
         theta = np.array(theta, dtype=float)
         sigmas, s2 = self.unpack(theta)
-        sinv, _ = self.inverses(theta)
-        return VarianceParams(theta=theta, sigmas=tuple(sigmas), sinv=tuple(sinv),
-                              logdet_G=self.logdet_G(theta), sigma2=s2)
+        sinv, logdet_G = [], 0.0
+        for t, S in zip(self.terms, sigmas):
+            try:
+                L = np.linalg.cholesky(S)
+            except np.linalg.LinAlgError:
+                raise NotPositiveDefiniteError(
+                    f"covariance of random term {t.name!r} is not positive definite: {S.tolist()}") from None
+            Li = np.linalg.inv(L)
+            sinv.append(Li.T @ Li)
+            logdet_G += t.m * np.linalg.slogdet(S)[1] + t.q * t.logdet_K
+        if not s2 > 0:
+            raise NotPositiveDefiniteError(f"residual variance must be positive, got {s2}")
+        return VarianceParams(theta=theta, sigmas=tuple(sigmas), sinv=tuple(sinv), logdet_G=logdet_G, sigma2=s2)
 
     def offsets(self) -> list[int]:
         """Start of each term's parameters in theta."""
+        return list(self._offsets)
+
+    @cached_property
+    def _offsets(self) -> tuple[int, ...]:
         out, pos = [], 0
         for t in self.terms:
             out.append(pos)
             pos += t.n_params
-        return out
+        return tuple(out)
 
     def unpack(self, theta: np.ndarray) -> tuple[list[np.ndarray], float]:
         """theta -> ([Sigma_1, ..., Sigma_K], sigma2)."""
@@ -228,30 +248,3 @@ class VarianceModel:
             if w[0] <= tol * max(w[-1], 0.0) or w[0] <= 0:
                 return False
         return True
-
-    def inverses(self, theta: np.ndarray) -> tuple[list[np.ndarray], float]:
-        """([Sigma_k^-1], sigma2), raising NotPositiveDefiniteError naming the term at fault."""
-        sigmas, s2 = self.unpack(theta)
-        inv = []
-        for t, S in zip(self.terms, sigmas):
-            try:
-                L = np.linalg.cholesky(S)
-            except np.linalg.LinAlgError:
-                raise NotPositiveDefiniteError(
-                    f"covariance of random term {t.name!r} is not positive definite: {S.tolist()}") from None
-            Li = np.linalg.inv(L)
-            inv.append(Li.T @ Li)
-        if not s2 > 0:
-            raise NotPositiveDefiniteError(f"residual variance must be positive, got {s2}")
-        return inv, s2
-
-    def logdet_G(self, theta: np.ndarray) -> float:
-        """log|G| = sum_k (m_k log|Sigma_k| + q_k log|K_k|)."""
-        sigmas, _ = self.unpack(theta)
-        total = 0.0
-        for t, S in zip(self.terms, sigmas):
-            sign, ld = np.linalg.slogdet(S)
-            if sign <= 0:
-                raise NotPositiveDefiniteError(f"covariance of random term {t.name!r} is not positive definite")
-            total += t.m * ld + t.q * t.logdet_K
-        return total

@@ -76,7 +76,7 @@ class Model:
                                   f"got shape {S.shape}")
             sigmas.append(S)
         theta = self.vm.pack(sigmas, float(variances["Residual"]))
-        self.vm.inverses(theta)  # raises NotPositiveDefiniteError naming the term
+        self.vm.at(theta)  # raises NotPositiveDefiniteError naming the term
         return theta
 
     def solve(self, variances: dict, method: str = "REML"):

@@ -84,7 +84,7 @@ class Objective:
         self.vm = vm
         self.ordering = ordering
         self._factor = analyze_mme(self.pattern, self.pattern.values(self._any_theta()), ordering)
-        self._theta = None
+        self._theta = self._params = None
         self._zpattern = self._zfactor = None
         self._ztheta = None
         if self.method == "ML" and vm.terms:
@@ -126,8 +126,10 @@ class Objective:
         """Make the factor of C hold theta (refactor numerically unless it already does); theta as floats."""
         theta = np.asarray(theta, dtype=float)
         if self._theta is None or not np.array_equal(self._theta, theta):
-            self._factor.refactor(self.pattern.coefficients(self.vm.at(theta)))
-            self._theta = theta.copy()
+            params = self.vm.at(theta)
+            self._theta = None    # until the refactorization succeeds
+            self._factor.refactor(self.pattern.coefficients(params))
+            self._theta, self._params = theta.copy(), params
         return theta
 
     def _current_z(self, theta) -> None:
@@ -162,7 +164,7 @@ class Objective:
         """Factor C(theta), solve the MME and evaluate the log-likelihood."""
         theta = self._current(theta)
         pat = self.pattern
-        params = self.vm.at(theta)
+        params = self._params
         sol_c = self._factor.solve(pat.rhs(params))
         e = pat.yc - pat.W @ sol_c
         yPy = float(e @ e) * params.rinv_scale + pat.penalty(params, sol_c)
