@@ -65,6 +65,10 @@ class ResidualCovariance:
     def names(self) -> list[str]:
         return [self.name]
 
+    def derivative(self, j: int) -> float:
+        """dR/dtheta_j of the j-th residual parameter, as a multiple of the identity (R = sigma2 I: 1)."""
+        return 1.0
+
     def rows(self) -> list[tuple[str, str, str]]:
         """(group, term1, term2) of each parameter, as VarianceModel.param_table."""
         return [(self.name, "", "")]

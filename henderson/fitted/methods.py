@@ -55,8 +55,9 @@ class InferenceMethods:
                                             self.fixed_effects["estimate"].to_numpy(), V, self.sigma2)
         return self.cache["context"]
 
-    def _ddf(self, ddf):
-        """None (Satterthwaite) or the residual df n - p."""
+    def _den_df(self, ddf: str) -> float | None:
+        """The API's ddf ("satterthwaite" or "residual") as the inference layer takes it: None
+        (Satterthwaite, per contrast) or the residual df n - p."""
         if choice("ddf", ddf or "satterthwaite", DDF) == "satterthwaite":
             return None
         return float(max(self.nobs - self.n_fixed, 1))
@@ -66,13 +67,13 @@ class InferenceMethods:
         """Fixed effects with df by Satterthwaite or residual (n - p), t, p and confidence limits."""
         L = np.eye(self.n_fixed)
         return _emm.contrast_table(self.inference_context(), L, names=self.fixed_effects.index,
-                                   ddf=self._ddf(ddf), level=level)
+                                   df=self._den_df(ddf), level=level)
 
     def contrast(self, L, names=None, ddf: str = "satterthwaite", level: float = 0.95) -> pd.DataFrame:
         """Linear contrasts L b: estimate, std_error, df, t, p, confidence limits (rows of L, or a dict name->row)."""
         if isinstance(L, dict):
             names, L = list(L), [self._contrast_row(v) for v in L.values()]
-        return _emm.contrast_table(self.inference_context(), L, names=names, ddf=self._ddf(ddf), level=level)
+        return _emm.contrast_table(self.inference_context(), L, names=names, df=self._den_df(ddf), level=level)
 
     def _contrast_row(self, v) -> np.ndarray:
         if isinstance(v, dict):
@@ -92,7 +93,7 @@ class InferenceMethods:
             L = _anova.type1_contrasts(design)
         else:
             raise ValueError(f"type must be 1 or 3, got {type!r}")
-        return _anova.anova_table(self.inference_context(), L, ddf=self._ddf(ddf))
+        return _anova.anova_table(self.inference_context(), L, den_df=self._den_df(ddf))
 
     def emmeans(self, factor: str, level: float = 0.95, data=None) -> pd.DataFrame:
         """Estimated marginal means of the levels of ``factor`` (emmeans' reference grid, equal weights)."""

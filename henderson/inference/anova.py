@@ -110,9 +110,10 @@ def type3_contrasts(design, data: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def anova_table(ctx: Context, contrasts: dict[str, np.ndarray], ddf: float | None = None) -> pd.DataFrame:
-    """One F test per term: sum_sq, mean_sq, num_df, den_df, F_value, p_value."""
-    rows = {name: contest_md(ctx, L, ddf=ddf) for name, L in contrasts.items() if len(L)}
+def anova_table(ctx: Context, contrasts: dict[str, np.ndarray], den_df: float | None = None) -> pd.DataFrame:
+    """One F test per term: sum_sq, mean_sq, num_df, den_df, F_value, p_value (den_df: Satterthwaite
+    when None)."""
+    rows = {name: contest_md(ctx, L, den_df=den_df) for name, L in contrasts.items() if len(L)}
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "term"
     return df

@@ -18,13 +18,14 @@ from .fixedspec import new_matrix, required_variables
 from .satterthwaite import Context, contest_1d
 
 
-def contrast_table(ctx: Context, L, names=None, ddf: float | None = None, level: float = 0.95) -> pd.DataFrame:
-    """estimate, std_error, df, t_value, p_value, ci_lower, ci_upper for each row of L."""
+def contrast_table(ctx: Context, L, names=None, df: float | None = None, level: float = 0.95) -> pd.DataFrame:
+    """estimate, std_error, df, t_value, p_value, ci_lower, ci_upper for each row of L (df: Satterthwaite
+    when None)."""
     L = np.atleast_2d(np.asarray(L, dtype=float))
     if L.shape[1] != len(ctx.b):
         raise DesignError(f"contrast matrix has {L.shape[1]} columns but the model has {len(ctx.b)} "
                           "fixed effects")
-    rows = [contest_1d(ctx, l, ddf) for l in L]
+    rows = [contest_1d(ctx, l, df) for l in L]
     df = pd.DataFrame(rows, index=names if names is not None else range(len(L)))
     q = stats.t.ppf(0.5 + level / 2, df["df"])
     df["ci_lower"] = df["estimate"] - q * df["std_error"]

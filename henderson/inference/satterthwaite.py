@@ -99,8 +99,9 @@ def f_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
     return 2 * E / (E - len(nu))
 
 
-def contest_md(ctx: Context, L: np.ndarray, ddf: float | None = None, tol: float = 1e-8) -> dict:
-    """F test of L b = 0: sum_sq, mean_sq, num_df, den_df, F_value, p_value (lmerTest's contestMD)."""
+def contest_md(ctx: Context, L: np.ndarray, den_df: float | None = None, tol: float = 1e-8) -> dict:
+    """F test of L b = 0: sum_sq, mean_sq, num_df, den_df, F_value, p_value (lmerTest's contestMD;
+    den_df: Satterthwaite when None)."""
     L = np.atleast_2d(np.asarray(L, dtype=float))
     M, grads = contrast_parts(ctx, L)
     d, P = np.linalg.eigh(M)
@@ -111,14 +112,14 @@ def contest_md(ctx: Context, L: np.ndarray, ddf: float | None = None, tol: float
     PtL = P[:, keep].T @ L
     t2 = (PtL @ ctx.b) ** 2 / d[keep]
     F = float(t2.sum() / q)
-    if ddf is None:
+    if den_df is None:
         A, f = ctx.A(), ctx.free
         nu = []
         for m in range(q):
             pm = P[:, keep][:, m]
             g = np.array([pm @ G @ pm for G in grads])[f]
             nu.append(satterthwaite_df(d[keep][m], g, A))
-        ddf = f_ddf(np.array(nu))
+        den_df = f_ddf(np.array(nu))
     ms = F * ctx.sigma2
-    return dict(sum_sq=ms * q, mean_sq=ms, num_df=q, den_df=ddf, F_value=F,
-                p_value=float(stats.f.sf(F, q, ddf)))
+    return dict(sum_sq=ms * q, mean_sq=ms, num_df=q, den_df=den_df, F_value=F,
+                p_value=float(stats.f.sf(F, q, den_df)))

@@ -29,7 +29,7 @@ def _dC_quadratic(obj, theta, XL: np.ndarray, XR: np.ndarray) -> list[np.ndarray
     """[XL' (dC/dtheta_j) XR for every j] (m_L x m_R each)."""
     vm, pat = obj.vm, obj.pattern
     params = vm.at(theta)
-    sinv, s2 = params.sinv, params.sigma2
+    sinv = params.sinv
     out = []
     for k, t in enumerate(vm.terms):
         sl = pat.term_slice(k)
@@ -41,7 +41,8 @@ def _dC_quadratic(obj, theta, XL: np.ndarray, XR: np.ndarray) -> list[np.ndarray
             D = -sinv[k] @ vm.derivative(k, j) @ sinv[k]
             out.append(np.einsum("ab,abmn->mn", D, cross))
     WL, WR = pat.W @ XL, pat.W @ XR
-    out.append(-(WL.T @ WR) / s2**2)
+    res = vm.residual   # dC/dtheta_j = -W'R^-1 dR_j R^-1 W
+    out += [-res.derivative(j) * params.rinv_scale**2 * (WL.T @ WR) for j in range(res.n_params)]
     return out
 
 
@@ -75,7 +76,7 @@ def coefficient_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray]:
     V, jac = np.zeros((p, p)), np.zeros((p, r))
     vm, pat = obj.vm, obj.pattern
     params = vm.at(theta)
-    sinv, s2 = params.sinv, params.sigma2
+    sinv = params.sinv
     for start in range(0, p, CHUNK):
         idx = np.arange(start, min(start + CHUNK, p))
         Lt = np.zeros((p, len(idx)))
@@ -92,7 +93,8 @@ def coefficient_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray]:
                 jac[idx, col] = -np.einsum("ab,abm->m", D, cross)
                 col += 1
         WX = pat.W @ XL
-        jac[idx, col] = np.einsum("im,im->m", WX, WX) / s2**2
+        for j in range(vm.residual.n_params):
+            jac[idx, col + j] = vm.residual.derivative(j) * params.rinv_scale**2 * np.einsum("im,im->m", WX, WX)
     return 0.5 * (V + V.T), jac
 
 

@@ -58,7 +58,7 @@ def quadratic_blocks(obj: Objective, state: State) -> list[np.ndarray]:
 
 def working_variates(obj: Objective, state: State) -> np.ndarray:
     """F = [f_1 ... f_r], f_j = V_j P y (n x r)."""
-    sinv, s2 = state.params.sinv, state.sigma2
+    sinv = state.params.sinv
     cols = []
     for k, t in enumerate(obj.vm.terms):
         U = blups(obj, state, k)
@@ -66,7 +66,8 @@ def working_variates(obj: Objective, state: State) -> np.ndarray:
         for j in range(t.n_params):
             B = obj.vm.derivative(k, j) @ sinv[k]
             cols.append(Z @ (U @ B.T).T.ravel())
-    cols.append(state.e / s2)
+    res = obj.vm.residual
+    cols += [res.derivative(j) * state.params.rinv_scale * state.e for j in range(res.n_params)]  # dR_j R^-1 e
     return np.column_stack(cols)
 
 
