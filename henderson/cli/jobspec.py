@@ -12,7 +12,7 @@ import math
 import tomllib
 from pathlib import Path
 
-from ..options import ORDERINGS  # defined once, in henderson.options (no heavy imports)
+from ..options import ALGORITHMS, METHODS, ORDERINGS, Options  # defined once (no heavy imports)
 
 FIELDS = {
     "name": str, "data": str, "formula": str, "out": str, "pedigree": str, "pedigree_term": str,
@@ -25,7 +25,7 @@ FIELDS = {
 PEDIGREE_OPTIONS = ("pedigree_unknown", "pedigree_sire_as_dam", "pedigree_parents_not_listed", "pedigree_sep",
                     "pedigree_header", "pedigree_columns")  # command-line flags with these dests set these keys
 PATHS = ("data", "pedigree", "out")
-DEFAULTS = {"method": "REML", "algorithm": "ai", "pedigree_term": "id", "pedigree_id": "id",
+DEFAULTS = {"method": Options.method, "algorithm": Options.algorithm, "pedigree_term": "id", "pedigree_id": "id",
             "pedigree_sire": "sire", "pedigree_dam": "dam", "factors": [], "scale": []}
 
 
@@ -123,13 +123,13 @@ def finish(job: dict, file) -> dict:
         if not job.get(k):
             raise JobFileError(file, f"job {job.get('name', '')!r} has no {k!r}".replace(" '' ", " "))
     job["method"] = job["method"].upper()
-    if job["method"] not in ("REML", "ML"):
-        raise JobFileError(file, f"method must be REML or ML, got {job['method']!r}")
+    if job["method"] not in METHODS:
+        raise JobFileError(file, f"method must be {' or '.join(METHODS)}, got {job['method']!r}")
     if job.get("ordering") is not None and job["ordering"] not in ORDERINGS:
         raise JobFileError(file, f"ordering must be one of {', '.join(ORDERINGS)}, got {job['ordering']!r}")
     job["algorithm"] = job["algorithm"].lower()
-    if job["algorithm"] not in ("ai", "em"):
-        raise JobFileError(file, f"algorithm must be ai or em, got {job['algorithm']!r}")
+    if job["algorithm"] not in ALGORITHMS:
+        raise JobFileError(file, f"algorithm must be {' or '.join(ALGORITHMS)}, got {job['algorithm']!r}")
     return job
 
 
