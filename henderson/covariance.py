@@ -20,6 +20,8 @@ import scipy.sparse as sp
 
 from .errors import NotPositiveDefiniteError
 
+SD, COR, SIGMA = "sd", "cor", "sigma"   # kinds of the elements of theta on lme4's scale (sd_cor_layout)
+
 
 @dataclass(frozen=True)
 class TermCovariance:
@@ -155,6 +157,45 @@ class VarianceModel:
     def labels(self) -> list[str]:
         """'group/term1/term2' (empty parts left out) of each element of theta: the iteration log's columns."""
         return ["/".join(x for x in row if x) for row in self.param_table().itertuples(index=False)]
+
+    def sd_cor_layout(self) -> list[tuple[str, str, int, int, int]]:
+        """(kind, name, term, a, b) of each element of theta on lme4's scale: standard deviations (SD) and
+        correlations (COR) of each term's effects, then the residual standard deviation (SIGMA, term -1);
+        names as lme4's confint(oldNames=FALSE)."""
+        out = []
+        for k, t in enumerate(self.terms):
+            for a, b in t.pairs():
+                if a == b:
+                    out.append((SD, f"sd_{t.effects[a]}|{t.name}", k, a, b))
+                else:
+                    out.append((COR, f"cor_{t.effects[a]}.{t.effects[b]}|{t.name}", k, a, b))
+        return out + [(SIGMA, "sigma", -1, 0, 0)]
+
+    def to_sd_cor(self, theta: np.ndarray) -> np.ndarray:
+        """theta -> phi: standard deviations, correlations and sigma in sd_cor_layout order."""
+        sigmas, s2 = self.unpack(theta)
+        phi = np.empty(self.n_params)
+        for i, (kind, _, k, a, b) in enumerate(self.sd_cor_layout()):
+            if kind == SIGMA:
+                phi[i] = np.sqrt(s2)
+                continue
+            S = sigmas[k]
+            phi[i] = np.sqrt(max(S[a, a], 0)) if kind == SD else S[a, b] / np.sqrt(S[a, a] * S[b, b])
+        return phi
+
+    def from_sd_cor(self, phi: np.ndarray) -> np.ndarray:
+        """phi (standard deviations, correlations, sigma) -> theta."""
+        lay = self.sd_cor_layout()
+        sigmas = [np.zeros((t.q, t.q)) for t in self.terms]
+        sd = {(k, a): phi[i] for i, (kind, _, k, a, b) in enumerate(lay) if kind == SD}
+        s2 = 0.0
+        for i, (kind, _, k, a, b) in enumerate(lay):
+            if kind == SIGMA:
+                s2 = phi[i] ** 2
+                continue
+            v = phi[i] ** 2 if kind == SD else phi[i] * sd[(k, a)] * sd[(k, b)]
+            sigmas[k][a, b] = sigmas[k][b, a] = v
+        return self.pack(sigmas, s2)
 
     def at(self, theta: np.ndarray) -> VarianceParams:
         """The frozen parameters at theta; NotPositiveDefiniteError

@@ -1,8 +1,8 @@
 """Profile-likelihood and Wald confidence intervals for the variance parameters.
 
-Parameters are profiled on lme4's scale: per term the standard deviations of its
-effects and the correlations between them, then the residual standard deviation
-sigma. For a parameter phi_i fixed at c, the profile deviance is
+Parameters are profiled on lme4's scale (covariance.VarianceModel.sd_cor_layout): per term the
+standard deviations of its effects and the correlations between them, then the residual standard
+deviation sigma. For a parameter phi_i fixed at c, the profile deviance is
 
     d(c) = min over the other parameters of -2 l(theta(phi))
 
@@ -16,42 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ..covariance import COR
 from ..errors import NotPositiveDefiniteError
 from ..reml.derivatives import score
-
-SD, COR, SIGMA = "sd", "cor", "sigma"
-
-
-def phi_layout(vm) -> list[tuple[str, str, int, int, int]]:
-    """(kind, name, term, a, b) for each element of phi, names as lme4's confint(oldNames=FALSE)."""
-    out = []
-    for k, t in enumerate(vm.terms):
-        for a, b in t.pairs():
-            if a == b:
-                out.append((SD, f"sd_{t.effects[a]}|{t.name}", k, a, b))
-            else:
-                out.append((COR, f"cor_{t.effects[a]}.{t.effects[b]}|{t.name}", k, a, b))
-    out.append((SIGMA, "sigma", -1, 0, 0))
-    return out
-
-
-def theta_to_phi(vm, theta) -> np.ndarray:
-    sigmas, s2 = vm.unpack(theta)
-    phi = []
-    for kind, _, k, a, b in phi_layout(vm)[:-1]:
-        S = sigmas[k]
-        phi.append(np.sqrt(max(S[a, a], 0)) if kind == SD else S[a, b] / np.sqrt(S[a, a] * S[b, b]))
-    return np.array(phi + [np.sqrt(s2)])
-
-
-def phi_to_theta(vm, phi) -> np.ndarray:
-    lay = phi_layout(vm)
-    sigmas = [np.zeros((t.q, t.q)) for t in vm.terms]
-    sd = {(k, a): phi[i] for i, (kind, _, k, a, b) in enumerate(lay) if kind == SD}
-    for i, (kind, _, k, a, b) in enumerate(lay[:-1]):
-        v = phi[i] ** 2 if kind == SD else phi[i] * sd[(k, a)] * sd[(k, b)]
-        sigmas[k][a, b] = sigmas[k][b, a] = v
-    return vm.pack(sigmas, phi[-1] ** 2)
 
 
 def _to_free(kinds, phi, unit):
@@ -71,7 +38,7 @@ def _theta_jacobian(vm, phi, h: float = 1e-7) -> np.ndarray:
     for j in range(len(phi)):
         e = np.zeros(len(phi))
         e[j] = h * max(abs(phi[j]), 1.0)
-        J[:, j] = (phi_to_theta(vm, phi + e) - phi_to_theta(vm, phi - e)) / (2 * e[j])
+        J[:, j] = (vm.from_sd_cor(phi + e) - vm.from_sd_cor(phi - e)) / (2 * e[j])
     return J
 
 
@@ -80,15 +47,16 @@ class Profiler:
 
     def __init__(self, obj, theta):
         self.obj, self.vm = obj, obj.vm
-        self.phi_hat = theta_to_phi(self.vm, theta)
-        self.kinds = [x[0] for x in phi_layout(self.vm)]
+        self.phi_hat = self.vm.to_sd_cor(theta)
+        self.kinds = [x[0] for x in self.vm.sd_cor_layout()]
         # the scale of each parameter: sigma for standard deviations, 1 for correlations
-        self.unit = np.array([1.0 if k == COR else self.phi_hat[-1] for k in self.kinds])
+        sigma = self.phi_hat[self.vm.residual_slice][0]
+        self.unit = np.array([1.0 if k == COR else sigma for k in self.kinds])
         self.d_hat = self.deviance(self.phi_hat)
 
     def deviance(self, phi) -> float:
         try:
-            theta = phi_to_theta(self.vm, phi)
+            theta = self.vm.from_sd_cor(phi)
             if not self.vm.is_admissible(theta):
                 return np.inf
             return float(self.obj(theta))
@@ -97,7 +65,7 @@ class Profiler:
 
     def deviance_grad(self, phi) -> tuple[float, np.ndarray]:
         """-2 l and its gradient in phi (chain rule on the analytic score in theta)."""
-        theta = phi_to_theta(self.vm, phi)
+        theta = self.vm.from_sd_cor(phi)
         try:
             if not self.vm.is_admissible(theta):
                 return np.inf, np.zeros(len(phi))
@@ -157,7 +125,7 @@ def profile_intervals(obj, theta, level: float = 0.95, which=None) -> pd.DataFra
     """lower, upper profile limits (and estimate) of the standard deviations, correlations and sigma."""
     prof = Profiler(obj, theta)
     cut = float(stats.chi2.ppf(level, 1))
-    names = [x[1] for x in phi_layout(obj.vm)]
+    names = [x[1] for x in obj.vm.sd_cor_layout()]
     rows = []
     for i, name in enumerate(names):
         if which is not None and name not in which:
