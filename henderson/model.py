@@ -89,12 +89,14 @@ class Model:
             ddf: str = "satterthwaite", tol_change: float | None = None):
         """Estimate variance components by REML or ML with AI (default) or EM iterations.
 
-        Converged when the Newton decrement is below ``tol`` (default 1e-8 for AI, 1e-11 for EM)
+        Defaults live in henderson.options.Options: ``max_iter`` 200 for AI and 5000 for EM;
+        converged when the Newton decrement is below ``tol`` (default 1e-8 for AI, 1e-11 for EM)
         and the last change in log-likelihood below ``tol_change`` times n, the number of records
         (default ``tol``). ``em_start`` EM steps precede the AI steps (default: none
         when every random term gets a moment start value, one otherwise).
         ``ddf``: denominator degrees of freedom of the fixed-effect t tests, "satterthwaite"
-        (as lmerTest; n - p for models with more than a few hundred fixed effects) or "residual" (n - p).
+        (as lmerTest; n - p for models with more than a few hundred fixed effects) or "residual" (n - p);
+        Satterthwaite df by the observed information are computed when first read (FitResult.fixed_effects).
         Raises DesignError, as lme4 does, for a term without a relationship matrix that has as many
         levels, or random effects, as there are observations (henderson.formula.checks).
         """
