@@ -1,5 +1,6 @@
 """Animal models through the formula: Mrode's textbook example, dense oracles, pruning, two terms on one pedigree."""
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +126,38 @@ def test_records_of_animals_missing_from_pedigree_are_listed():
         hd.Model("y ~ herd + (1|id)", bad, relationships={"id": ped})
     with pytest.raises(PedigreeError, match="ghost1"):
         hd.Model("y ~ herd + (1|id)", bad, relationships={"id": ped}, prune=True)
+
+
+def _dense_reml_criterion(y, X, ZAZ, s2a, s2e):
+    """-2 l_REML from V = s2a Z A Z' + s2e I densely (lme4's REML criterion, constants included)."""
+    n, p = X.shape
+    V = s2a * ZAZ + s2e * np.eye(n)
+    Vi = np.linalg.inv(V)
+    XVX = X.T @ Vi @ X
+    P = Vi - Vi @ X @ np.linalg.solve(XVX, X.T @ Vi)
+    return ((n - p) * np.log(2 * np.pi) + np.linalg.slogdet(V)[1] + np.linalg.slogdet(XVX)[1] + y @ P @ y)
+
+
+def test_residual_variance_on_the_boundary_is_reached(mrode):
+    """Mrode's Example 3.1 data (5 records, 8 animals): the REML optimum has sigma2 = 0 (V = s2a Z A Z' is
+    still positive definite). The fit converges there in a few iterations, reports Residual 0 on the
+    boundary, and its criterion equals the dense criterion at sigma2 = 0 maximized over s2a."""
+    from scipy.optimize import minimize_scalar
+    data, ped, _ = mrode
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = hd.fit("wwg ~ 0 + C(sex) + (1|calf)", data, relationships={"calf": ped})
+    assert r.converged and r.n_iter < 20
+    vc = r.variance_components.set_index("group")
+    assert vc.loc["Residual", "boundary"] and vc.loc["Residual", "estimate"] == 0.0
+    y = data["wwg"].to_numpy(float)
+    X = np.column_stack([(data["sex"] == s).to_numpy(float) for s in ("Female", "Male")])
+    pos = ped.positions(data["calf"].astype(str))
+    A = tabular_A(ped)
+    ZAZ = A[np.ix_(pos, pos)]
+    best = minimize_scalar(lambda ls: _dense_reml_criterion(y, X, ZAZ, np.exp(ls), 0.0),
+                           bounds=(-10, 10), method="bounded", options={"xatol": 1e-10})
+    assert r.deviance == pytest.approx(best.fun, abs=1e-6)
+    assert vc.loc["calf", "estimate"] == pytest.approx(np.exp(best.x), rel=1e-5)
+    # and sigma2 = 0 is the optimum: a small positive sigma2 is worse in the dense criterion
+    assert _dense_reml_criterion(y, X, ZAZ, np.exp(best.x), 1e-3) > best.fun

@@ -152,22 +152,47 @@ def _start(obj: Objective) -> tuple[np.ndarray, bool]:
     return obj.vm.pack(sigmas, s2), others == 0
 
 
-def _project(obj: Objective, theta: np.ndarray, single: np.ndarray) -> np.ndarray:
-    """Put variances of 1x1 terms that are below twice the boundary value on the boundary value."""
+def _bounded(obj: Objective) -> np.ndarray:
+    """Positions of the scalars that may sit on their floor: 1x1 variances, and the residual variance of a
+    model with random terms (an animal model can have its optimum at sigma2 = 0, e.g. Mrode's Example 3.1)."""
+    single = obj.vm.single_variances()
+    if not obj.vm.terms:
+        return single
+    return np.append(single, obj.vm.residual_slice.start).astype(np.int64)
+
+
+def _floors(obj: Objective, theta: np.ndarray, bounded: np.ndarray) -> np.ndarray:
+    """The boundary value of each bounded scalar: BOUNDARY sigma2 for a 1x1 variance, and BOUNDARY times
+    the largest variance of the random terms for sigma2 (the scale the MME then work at)."""
+    s2 = obj.vm.sigma2(theta)
+    floors = np.full(len(bounded), BOUNDARY * s2)
+    res = bounded == obj.vm.residual_slice.start
+    if res.any():
+        sigmas, _ = obj.vm.unpack(theta)
+        floors[res] = BOUNDARY * max(max(float(np.max(np.diag(S))) for S in sigmas), 0.0)
+    return floors
+
+
+def _project(obj: Objective, theta: np.ndarray, bounded: np.ndarray) -> np.ndarray:
+    """Put bounded scalars that are below twice their boundary value on the boundary value."""
     theta = theta.copy()
-    floor = BOUNDARY * obj.vm.sigma2(theta)
-    if len(single):
-        theta[single] = np.where(theta[single] <= 2 * floor, floor, theta[single])
+    if len(bounded):
+        floor = _floors(obj, theta, bounded)
+        theta[bounded] = np.where(theta[bounded] <= 2 * floor, floor, theta[bounded])
     return theta
 
 
-def _at_boundary(state: State, d: Derivatives, single) -> np.ndarray:
-    """Active set: 1x1 variances at the floor whose score pushes further down."""
+def _on_floor(obj: Objective, theta: np.ndarray, bounded: np.ndarray) -> np.ndarray:
+    """Which bounded scalars sit on their boundary value."""
+    return theta[bounded] <= _floors(obj, theta, bounded) * (1 + 1e-6)
+
+
+def _at_boundary(obj: Objective, state: State, d: Derivatives, bounded) -> np.ndarray:
+    """Active set: bounded scalars at their floor whose score pushes further down."""
     theta = state.theta
     active = np.zeros(len(theta), dtype=bool)
-    if len(single):
-        floor = BOUNDARY * state.sigma2 * (1 + 1e-6)
-        active[single] = (theta[single] <= floor) & (d.score[single] <= 0)
+    if len(bounded):
+        active[bounded] = _on_floor(obj, theta, bounded) & (d.score[bounded] <= 0)
     return active
 
 
@@ -213,7 +238,7 @@ def _try(obj, theta):
         return None
 
 
-def _ai_step(obj, state, d, single, free):
+def _ai_step(obj, state, d, bounded, free):
     """Try lambda = 1, 1/2, ... of the Newton step; None when every try fails.
 
     When the plain step would take a 1x1 variance below zero, the point with those variances on the
@@ -224,13 +249,13 @@ def _ai_step(obj, state, d, single, free):
     positive = obj.vm.positive_scalars()
     lam, kind = 1.0, "AI"
     for _ in range(MAX_HALVINGS):
-        cand = _project(obj, _candidate(state.theta, step, lam, positive), single)
+        cand = _project(obj, _candidate(state.theta, step, lam, positive), bounded)
         best = _try(obj, cand)
         if best is not None:
-            crossing = single[state.theta[single] + lam * step[single] <= 0] if len(single) else single
-            if len(crossing):
+            below = state.theta[bounded] + lam * step[bounded] <= 0
+            if below.any():
                 edge = cand.copy()
-                edge[crossing] = BOUNDARY * obj.vm.sigma2(edge)
+                edge[bounded[below]] = _floors(obj, edge, bounded)[below]
                 other = _try(obj, edge)
                 if other is not None and other.loglik > best.loglik:
                     best = other
@@ -241,19 +266,19 @@ def _ai_step(obj, state, d, single, free):
     return None, None
 
 
-def _em_step(obj, state, d, single) -> State:
+def _em_step(obj, state, d, bounded) -> State:
     """EM update; a 1x1 variance that EM brings near zero jumps to the boundary when that is better.
 
     EM approaches a zero variance only geometrically; the jump makes it reach the
     boundary, where the active set holds it.
     """
-    cand = _project(obj, em_update(obj, state, d), single)
+    cand = _project(obj, em_update(obj, state, d), bounded)
     new = obj.at(cand)
-    s2 = obj.vm.sigma2(cand)
-    near = single[cand[single] < 1e-3 * s2] if len(single) else single
-    if len(near):
+    floors = _floors(obj, cand, bounded)
+    near = cand[bounded] < 1e-3 * floors / BOUNDARY   # below 1e-3 of the scale its floor is relative to
+    if near.any():
         jump = cand.copy()
-        jump[near] = BOUNDARY * s2
+        jump[bounded[near]] = floors[near]
         other = obj.at(jump)
         if other.loglik > new.loglik:
             return other
@@ -286,30 +311,30 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     options = Options() if options is None else options
     em = options.algorithm == "em"
     tol, tol_change = options.decrement_tol, options.change_tol
-    single = obj.vm.single_variances()
+    bounded = _bounded(obj)
     if theta0 is None:
         theta0, moment_start = _start(obj)
     else:
         moment_start = False
     em_start = options.em_start if options.em_start is not None else (0 if moment_start else 1)
-    theta = _project(obj, np.asarray(theta0, float), single)
+    theta = _project(obj, np.asarray(theta0, float), bounded)
     t0 = time.perf_counter()
     state = obj.at(theta)
     d = derivatives(obj, state)
     rows, converged, change, decrement, switch = [], False, np.inf, np.inf, False
     blocks = any(t.q >= 2 for t in obj.vm.terms)
     for it in range(1, options.iterations + 1):
-        active = _at_boundary(state, d, single)
+        active = _at_boundary(obj, state, d, bounded)
         free = ~active
         use_em = em or it <= em_start
-        new, kind = (None, None) if use_em else _ai_step(obj, state, d, single, free)
+        new, kind = (None, None) if use_em else _ai_step(obj, state, d, bounded, free)
         if new is None:
-            new = _em_step(obj, state, d, single)
+            new = _em_step(obj, state, d, bounded)
             kind = "EM" if use_em else "EM-fallback"
         change = new.loglik - state.loglik
         state = new
         d = derivatives(obj, state)
-        free = ~_at_boundary(state, d, single)
+        free = ~_at_boundary(obj, state, d, bounded)
         _, decrement = _newton(d, free)
         rows.append(_row(it, kind, state.loglik, change, decrement, state.theta, t0))
         t0 = time.perf_counter()
@@ -329,6 +354,9 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     if not converged:
         warnings.warn(_not_converged(options, criteria), ConvergenceWarning, stacklevel=3)
     flags = cholesky.boundary_flags(obj.vm, state.theta)
+    res = obj.vm.residual_slice.start
+    if obj.vm.terms and _on_floor(obj, state.theta, np.array([res]))[0]:   # sigma2 = 0 (reported as 0)
+        flags.boundary[res] = flags.zero[res] = flags.no_se[res] = True
     return Trace(state=state, deriv=d, converged=converged, rows=rows, boundary=flags.boundary,
                  criteria=criteria, zero=flags.zero, no_se=flags.no_se, singular=flags.singular)
 
