@@ -5,11 +5,15 @@ numba fires its "numba:compile" event only when a function is compiled, not when
 the on-disk cache, so the notice appears exactly when compilation happens: once per process, as a
 WARNING of the ``henderson`` logger (printed on stderr by Python's default handler; the command
 line prints it as "henderson: ...").
+
+Kernel modules take ``njit`` from here, so that the notice is registered before any of them compiles
+(``import henderson`` itself imports no numba).
 """
 from __future__ import annotations
 
 import logging
 
+from numba import njit  # noqa: F401  (re-exported for the kernel modules)
 from numba.core import event
 
 log = logging.getLogger("henderson")

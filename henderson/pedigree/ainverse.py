@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from ..jitnotice import njit
 
 from ..sorting import sort_segment
 

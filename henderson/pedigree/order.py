@@ -8,7 +8,7 @@ offspring, so sorting by g (stably, to keep the input order within a generation)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jitnotice import njit
 
 from henderson.errors import PedigreeError
 from henderson.ids import SHOW

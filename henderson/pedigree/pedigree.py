@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from numba import njit
+from ..jitnotice import njit
 
 from henderson.errors import PedigreeError
 from henderson.ids import normalize_ids, show_ids
