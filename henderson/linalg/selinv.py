@@ -83,6 +83,14 @@ def _matmul(A, B):
 
 
 @njit(cache=True)
+def _copy(dst, src, sign):
+    """dst[:, :] = sign * src, by loops (numba's checked slice assignment costs seconds to compile)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = sign * src[i, j]
+
+
+@njit(cache=True)
 def _row_offsets(Lp, Li, b0, rows, ia, off):
     """Set off[x] = position of row rows[x] in column b0 of L (relative to Lp[b0]), x >= ia.
 
@@ -214,7 +222,7 @@ def _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work):
         rows = Li[p0 + ns : p0 + ns + r]
         if r * r * ns >= blas_work:
             Zrr = _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off)
-            WT[:, :] = np.dot(YT, Zrr)
+            _copy(WT, np.dot(YT, Zrr), 1.0)
         else:
             _zrr_times(Lp, Li, zx, col2sup, sup, rows, YT, WT, off, col)
     # Z_SS = Linv' Linv + Y' W (lower triangle), Z_RS = -W
@@ -256,7 +264,10 @@ def _chunk(Lb, Zrr, c0, c1):
     if rc > 0:
         Y = _matmul(Lrs, Linv)
         Zrs = _matmul(Zrr, Y)  # = -Z[Rc, Sc]
-        Zss += _matmul(np.ascontiguousarray(Zrs.T), Y)
+        ZY = _matmul(np.ascontiguousarray(Zrs.T), Y)
+        for i in range(bc):
+            for j in range(bc):
+                Zss[i, j] += ZY[i, j]
     return Zss, Zrs
 
 
@@ -281,19 +292,19 @@ def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
     Zrr = _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off)
     if ns <= max_cols:
         Zb = np.empty((m, ns))
-        Zss, Zrs = _chunk(Lb, Zrr, 0, ns)
-        Zb[:ns, :] = Zss
-        Zb[ns:, :] = -Zrs
+        Zss, Zrs = _chunk(Lb, Zrr, ns - ns, ns)  # an int64 first column: one compiled _chunk
+        _copy(Zb[:ns, :], Zss, 1.0)
+        _copy(Zb[ns:, :], Zrs, -1.0)
     else:
         Zb = np.empty((m, m))
-        Zb[ns:, ns:] = Zrr
+        _copy(Zb[ns:, ns:], Zrr, 1.0)
         c1 = ns
         while c1 > 0:
             c0 = max(0, c1 - max_cols)
             Zss, Zrs = _chunk(Lb, np.ascontiguousarray(Zb[c1:, c1:]), c0, c1)
-            Zb[c0:c1, c0:c1] = Zss
-            Zb[c1:, c0:c1] = -Zrs
-            Zb[c0:c1, c1:] = -Zrs.T
+            _copy(Zb[c0:c1, c0:c1], Zss, 1.0)
+            _copy(Zb[c1:, c0:c1], Zrs, -1.0)
+            _copy(Zb[c0:c1, c1:], Zrs.T, -1.0)
             c1 = c0
     for c in range(ns):
         pc = Lp[f + c] - c
@@ -326,13 +337,13 @@ def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
             _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols)
 
 
-@njit(cache=True)
 def takahashi(Lp, Li, Lx, sup, max_cols=256, blas_work=_BLAS_GATHER_WORK):
     """Return Z = (L L')^-1 on the pattern of L, as values aligned with Lx.
 
     sup holds the supernode boundaries from find_supernodes(Lp, Li); max_cols is the widest
     supernode done in one dense step (wider ones go in column chunks); blas_work is the
-    r * r * ns above which Z[R, R] is gathered dense for one BLAS product.
+    r * r * ns above which Z[R, R] is gathered dense for one BLAS product. A Python function: each
+    compiled kernel re-optimizes the code of the kernels it calls, so the entry point is _sweep.
     """
     zx = np.zeros(Lx.size)
     _sweep(Lp, Li, Lx, sup, zx, sup.size - 1, max_cols, blas_work)
