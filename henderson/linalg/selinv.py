@@ -182,7 +182,7 @@ def _zrr_times(Lp, Li, zx, col2sup, sup, rows, YT, WT, off, col):
         ia = ie
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, inline="always", fastmath=True)  # inlined: compiled once, within _sweep
 def _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work):
     """Overwrite zx on supernode s's columns with Z[:, S] (one dense step, work arrays in wk)."""
     f, l = sup[s], sup[s + 1]
@@ -271,7 +271,7 @@ def _chunk(Lb, Zrr, c0, c1):
     return Zss, Zrs
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined: compiled once, within _sweep
 def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
     """Overwrite zx on supernode s's columns with Z[:, S] (rows S and R) from Z[R, R] and L.
 
@@ -312,7 +312,7 @@ def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
             zx[pc + a] = Zb[a, c]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)  # as _small_step, compiled inside it
 def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
     """Fill zx with Z[:, S] for the supernodes S = s_top - 1, ..., 0 (those above are done)."""
     n = Lp.size - 1
