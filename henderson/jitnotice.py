@@ -17,7 +17,7 @@ from numba import njit  # noqa: F401  (re-exported for the kernel modules)
 from numba.core import event
 
 log = logging.getLogger("henderson")
-MESSAGE = ("compiling henderson's numba kernels on first use: this takes 30-60 s once after installation; "
+MESSAGE = ("compiling henderson's numba kernels on first use: this takes 10-30 s once after installation; "
            "they are cached on disk afterwards")
 
 
