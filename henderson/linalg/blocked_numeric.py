@@ -68,7 +68,9 @@ def level_factors(Cx, dpos, Rptr, Bpos):
         if not ok:
             return i, piv, 0.0, Dinv, Bv, G
         logdet += ld
-        Dinv[i] = inv
+        for a in range(q):  # by loops: a checked Dinv[i] = inv takes seconds to compile
+            for b in range(q):
+                Dinv[i, a, b] = inv[a, b]
         for k in range(Rptr[i], Rptr[i + 1]):
             for a in range(q):
                 p = Bpos[k, a]
@@ -232,7 +234,8 @@ def inverse_blocks_dense(Z, Dinv, G, Rptr, Rrow, Tptr, Tk, Tlev):
                 z = row[Rrow[k]]
                 for a in range(q):
                     acc[a] += z * G[k, a]
-            X[Tk[t]] = acc
+            for a in range(q):
+                X[Tk[t], a] = acc[a]
     C11 = Dinv.copy()
     for i in range(m):
         for k in range(Rptr[i], Rptr[i + 1]):
