@@ -9,7 +9,7 @@ import numpy as np
 from .jitnotice import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into sort_segment: no specializations of its own
 def _sift(keys, values, lo, start, end, carry):
     """Restore the max-heap property below ``start`` in the heap keys[lo:lo + end]."""
     root = start
