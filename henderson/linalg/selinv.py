@@ -312,9 +312,10 @@ def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
             zx[pc + a] = Zb[a, c]
 
 
-@njit(cache=True, fastmath=True)  # as _small_step, compiled inside it
-def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
-    """Fill zx with Z[:, S] for the supernodes S = s_top - 1, ..., 0 (those above are done)."""
+@njit(cache=True, inline="always")  # inlined: compiled within each sweep
+def _workspace(Lp, sup, s_top, max_cols):
+    """(col2sup, off, wk) for a sweep over supernodes below s_top: column -> supernode, row offsets,
+    and the work arrays of _small_step sized for the widest step that is not chunked."""
     n = Lp.size - 1
     nsup = sup.size - 1
     col2sup = np.empty(n, np.int64)
@@ -330,11 +331,34 @@ def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
             nr_max = max(nr_max, ns * (Lp[sup[s] + 1] - Lp[sup[s]] - ns))
     wk = (np.empty(ns_max * ns_max), np.empty(ns_max * ns_max), np.empty(nr_max),
           np.empty(nr_max), np.empty(n))
+    return col2sup, off, wk
+
+
+@njit(cache=True, fastmath=True)  # as _small_step, compiled inside it
+def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
+    """Fill zx with Z[:, S] for the supernodes S = s_top - 1, ..., 0 (those above are done)."""
+    col2sup, off, wk = _workspace(Lp, sup, s_top, max_cols)
     for s in range(s_top - 1, -1, -1):
         if sup[s + 1] - sup[s] <= max_cols:
             _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work)
         else:
             _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols)
+
+
+@njit(cache=True, fastmath=True)
+def _sweep_narrow(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
+    """_sweep when no supernode below s_top is wider than max_cols, the common case: a kernel without
+    the chunked step, so that a model that needs none does not wait for its compilation."""
+    col2sup, off, wk = _workspace(Lp, sup, s_top, max_cols)
+    for s in range(s_top - 1, -1, -1):
+        _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work)
+
+
+def _run_sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
+    """_sweep, or _sweep_narrow when every supernode below s_top has at most max_cols columns."""
+    widest = int(np.diff(sup[: s_top + 1]).max(initial=0))
+    kernel = _sweep if widest > max_cols else _sweep_narrow
+    kernel(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work)
 
 
 def takahashi(Lp, Li, Lx, sup, max_cols=256, blas_work=_BLAS_GATHER_WORK):
@@ -343,10 +367,10 @@ def takahashi(Lp, Li, Lx, sup, max_cols=256, blas_work=_BLAS_GATHER_WORK):
     sup holds the supernode boundaries from find_supernodes(Lp, Li); max_cols is the widest
     supernode done in one dense step (wider ones go in column chunks); blas_work is the
     r * r * ns above which Z[R, R] is gathered dense for one BLAS product. A Python function: each
-    compiled kernel re-optimizes the code of the kernels it calls, so the entry point is _sweep.
+    compiled kernel re-optimizes the code of the kernels it calls, so the entry points are the sweeps.
     """
     zx = np.zeros(Lx.size)
-    _sweep(Lp, Li, Lx, sup, zx, sup.size - 1, max_cols, blas_work)
+    _run_sweep(Lp, Li, Lx, sup, zx, sup.size - 1, max_cols, blas_work)
     return zx
 
 
@@ -389,7 +413,7 @@ def selected_inverse_values(Lp, Li, Lx, sup, max_cols=256):
         raise ValueError(f"dpotri failed on the last supernode (info = {info})")
     zx = np.zeros(Lx.size)
     _store_last_block(Lp, zx, f, Z.T)
-    _sweep(Lp, Li, Lx, sup, zx, sup.size - 2, max_cols, _BLAS_GATHER_WORK)
+    _run_sweep(Lp, Li, Lx, sup, zx, sup.size - 2, max_cols, _BLAS_GATHER_WORK)
     return zx
 
 
