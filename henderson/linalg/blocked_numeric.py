@@ -8,7 +8,7 @@ import numpy as np
 from ..jitnotice import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined: compiled once, within level_factors
 def small_cholesky_inverse(A):
     """(ok, pivot, log|A|, A^-1) for a small symmetric positive definite A (Cholesky, in place copies)."""
     q = A.shape[0]
