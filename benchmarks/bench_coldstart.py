@@ -48,8 +48,9 @@ else:
     kw = {}
 r = hd.fit(sys.argv[3], data, **kw)
 t2, c2 = time.perf_counter(), cpu()
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"file": hd.__file__, "load_seconds": t1 - t0, "fit_seconds": t2 - t1, "fit_cpu_seconds": c2 - c1,
-                  "converged": bool(r.converged), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "converged": bool(r.converged), "peak_mb": peak_mb}))
 """
 
 
@@ -111,7 +112,7 @@ def measure(crossed: str) -> dict:
 
 
 def markdown(res: dict, started: str, args: str) -> str:
-    lines = [f"# henderson cold start", "",
+    lines = ["# henderson cold start", "",
              f"Run {started} on {platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, Python "
              f"{platform.python_version()}). Reproduce: `python -m benchmarks.bench_coldstart{args}`.", "",
              "A fresh `pip install --target` of the checkout; every figure is a new Python process. Import and "

@@ -6,6 +6,7 @@ cached kernel of one module that sorts has been seen to corrupt another module's
 the same process). The kernels of henderson sort with these instead.
 """
 import numpy as np
+
 from .jitnotice import njit
 
 

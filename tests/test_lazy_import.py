@@ -37,7 +37,7 @@ def test_public_names_resolve_to_their_definitions():
     assert all(getattr(hd, name) is not None for name in hd.__all__)
     assert set(hd.__all__) <= set(dir(hd))
     with pytest.raises(AttributeError, match="no attribute 'Modle'"):
-        hd.Modle
+        _ = hd.Modle
 
 
 def test_simulate_stays_the_function_when_its_package_is_imported():

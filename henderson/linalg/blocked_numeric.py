@@ -5,6 +5,7 @@ of the block solve, and C^-1 on the pattern of C from S^-1 (C^21 = -S^-1 G, C^11
 G_i' (S^-1 G)_i).
 """
 import numpy as np
+
 from ..jitnotice import njit
 
 

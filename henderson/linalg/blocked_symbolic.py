@@ -5,9 +5,10 @@ columns coupled to level i (rows of B = C21 in that level's columns), T the tran
 The Schur complement S = C22 - B D^-1 B' has the pattern of C22 plus the cliques R_i x R_i.
 """
 import numpy as np
-from ..jitnotice import njit
 
 from henderson.sorting import sort_segment
+
+from ..jitnotice import njit
 
 
 @njit(cache=True)

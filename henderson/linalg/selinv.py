@@ -14,6 +14,7 @@ diagonal first in each column) and return Z's values aligned with L's storage.
 
 import numpy as np
 import scipy.linalg.lapack as _lapack
+
 from ..jitnotice import njit
 
 _BLAS_MIN_WORK = 4096  # r * r * ns above which a dense product goes to BLAS

@@ -11,6 +11,7 @@ sibs (same sire and dam) share F and are traced once.
 from __future__ import annotations
 
 import numpy as np
+
 from ..jitnotice import njit
 
 
