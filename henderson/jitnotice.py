@@ -21,7 +21,7 @@ from numba.core import event
 log = logging.getLogger("henderson")
 NO_CACHE = ("numba finds no writable folder to cache henderson's kernels: they are compiled in every "
             "process; set NUMBA_CACHE_DIR to a writable folder to keep them")
-MESSAGE = ("compiling henderson's numba kernels on first use: this takes 10-30 s once after installation; "
+MESSAGE = ("compiling henderson's numba kernels on first use: this takes 5-20 s once after installation; "
            "they are cached on disk afterwards")
 
 
