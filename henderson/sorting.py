@@ -6,10 +6,11 @@ cached kernel of one module that sorts has been seen to corrupt another module's
 the same process). The kernels of henderson sort with these instead.
 """
 import numpy as np
-from numba import njit
+
+from .jitnotice import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into sort_segment: no specializations of its own
 def _sift(keys, values, lo, start, end, carry):
     """Restore the max-heap property below ``start`` in the heap keys[lo:lo + end]."""
     root = start

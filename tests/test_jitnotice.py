@@ -61,3 +61,16 @@ def test_cli_and_api_say_when_they_compile(tmp_path):
     api = _run(["-c", "import henderson as hd; import sys; sys.exit(not hd.Pedigree.from_frame("
                       "hd.datasets.load('pedCows')).inbreeding.max() > 0)"], cache, tmp_path)
     assert api.returncode == 0 and api.stderr.count(MESSAGE) == 1  # a kernel the fits did not need
+
+
+def test_kernels_work_without_a_cache_folder(tmp_path):
+    """No cache locator (as with read-only site-packages and no writable home): compiled in memory, one warning."""
+    from henderson.jitnotice import NO_CACHE
+    code = ("import numpy as np\nfrom henderson.sorting import sort_segment\nk = np.array([3, 1, 2])\n"
+            "sort_segment(k, k, 0, 3, False)\nassert list(k) == [1, 2, 3]")
+    env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count(NO_CACHE) == 1

@@ -9,8 +9,8 @@ import argparse
 import logging
 import sys
 
+from .exitcodes import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK
 from .jobspec import ORDERINGS, flag_type
-from .runjob import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK
 
 __all__ = ["main", "OK", "BAD_INPUT", "NOT_CONVERGED", "INTERNAL"]
 

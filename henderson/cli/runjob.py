@@ -21,10 +21,10 @@ from ..errors import (
 )
 from ..io import check_output, prepare_data, read_table, write_result
 from ..io.folders import FIT_RESULT
+from .exitcodes import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK  # noqa: F401  (re-exported)
 from .jobspec import JobFileError
 from .resume import job_fingerprint
 
-OK, BAD_INPUT, NOT_CONVERGED, INTERNAL = 0, 2, 3, 4
 INPUT_ERRORS = (DesignError, PedigreeError, NotPositiveDefiniteError, FileNotFoundError, KeyError)
 
 

@@ -5,10 +5,11 @@ of the block solve, and C^-1 on the pattern of C from S^-1 (C^21 = -S^-1 G, C^11
 G_i' (S^-1 G)_i).
 """
 import numpy as np
-from numba import njit
+
+from ..jitnotice import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined: compiled once, within level_factors
 def small_cholesky_inverse(A):
     """(ok, pivot, log|A|, A^-1) for a small symmetric positive definite A (Cholesky, in place copies)."""
     q = A.shape[0]
@@ -68,7 +69,9 @@ def level_factors(Cx, dpos, Rptr, Bpos):
         if not ok:
             return i, piv, 0.0, Dinv, Bv, G
         logdet += ld
-        Dinv[i] = inv
+        for a in range(q):  # by loops: a checked Dinv[i] = inv takes seconds to compile
+            for b in range(q):
+                Dinv[i, a, b] = inv[a, b]
         for k in range(Rptr[i], Rptr[i + 1]):
             for a in range(q):
                 p = Bpos[k, a]
@@ -232,7 +235,8 @@ def inverse_blocks_dense(Z, Dinv, G, Rptr, Rrow, Tptr, Tk, Tlev):
                 z = row[Rrow[k]]
                 for a in range(q):
                     acc[a] += z * G[k, a]
-            X[Tk[t]] = acc
+            for a in range(q):
+                X[Tk[t], a] = acc[a]
     C11 = Dinv.copy()
     for i in range(m):
         for k in range(Rptr[i], Rptr[i + 1]):

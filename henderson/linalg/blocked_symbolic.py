@@ -5,9 +5,10 @@ columns coupled to level i (rows of B = C21 in that level's columns), T the tran
 The Schur complement S = C22 - B D^-1 B' has the pattern of C22 plus the cliques R_i x R_i.
 """
 import numpy as np
-from numba import njit
 
 from henderson.sorting import sort_segment
+
+from ..jitnotice import njit
 
 
 @njit(cache=True)
@@ -24,8 +25,8 @@ def coupling(Cp, Ci, blocks, level_of, effect_of, rest_of):
     for r in range(rest_of.size):
         if rest_of[r] >= 0:
             n_rest += 1
-    dpos = -np.ones((m, q, q), np.int64)
-    mark = -np.ones(n_rest, np.int64)
+    dpos = np.full((m, q, q), -1, np.int64)
+    mark = np.full(n_rest, -1, np.int64)
     Rptr = np.zeros(m + 1, np.int64)
     # pass 1: count
     for i in range(m):
@@ -46,7 +47,7 @@ def coupling(Cp, Ci, blocks, level_of, effect_of, rest_of):
         Rptr[i + 1] = Rptr[i] + cnt
     nR = Rptr[m]
     Rrow = np.empty(nR, np.int64)
-    Bpos = -np.ones((nR, q), np.int64)
+    Bpos = np.full((nR, q), -1, np.int64)
     mark[:] = -1
     slot = np.empty(n_rest, np.int64)
     # pass 2: fill (rows of R_i in ascending order, each column's entries are sorted)
@@ -96,12 +97,12 @@ def transpose(Rptr, Rrow, n_rest):
 @njit(cache=True)
 def upper_coupling(Cp, Ci, rest_cols, level_of, effect_of, Tptr, Tk, Tlev, q, nR):
     """BposT[k, a] = index into C.data of C[column (i, a), rest Rrow[k]] (the upper triangle's copy)."""
-    BposT = -np.ones((nR, q), np.int64)
+    BposT = np.full((nR, q), -1, np.int64)
     m = 0
     for t in range(Tlev.size):
         if Tlev[t] + 1 > m:
             m = Tlev[t] + 1
-    slot = -np.ones(max(m, 1), np.int64)
+    slot = np.full(max(m, 1), -1, np.int64)
     for j in range(rest_cols.size):
         c = rest_cols[j]
         for t in range(Tptr[j], Tptr[j + 1]):
@@ -146,7 +147,7 @@ def schur_counts(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, limit):
     whether they are complete: counting stops at the first column that takes the total past
     ``limit``."""
     n = rest_cols.size
-    mark = -np.ones(n, np.int64)
+    mark = np.full(n, -1, np.int64)
     Sp = np.zeros(n + 1, np.int64)
     none = np.empty(0, np.int64)
     for j in range(n):
@@ -169,7 +170,7 @@ def schur_pattern(Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, limit):
         e = np.empty(0, np.int64)
         return False, Sp, e, e, e
     Si = np.empty(Sp[n], np.int64)
-    mark = -np.ones(n, np.int64)
+    mark = np.full(n, -1, np.int64)
     for j in range(n):
         _schur_column(j, Cp, Ci, rest_cols, rest_of, Rptr, Rrow, Tptr, Tlev, mark, Si, Sp[j])
         sort_segment(Si, Si, Sp[j], Sp[j + 1], False)

@@ -14,7 +14,8 @@ diagonal first in each column) and return Z's values aligned with L's storage.
 
 import numpy as np
 import scipy.linalg.lapack as _lapack
-from numba import njit
+
+from ..jitnotice import njit
 
 _BLAS_MIN_WORK = 4096  # r * r * ns above which a dense product goes to BLAS
 _BLAS_GATHER_WORK = 2048  # r * r * ns above which Z[R, R] is gathered for a BLAS product
@@ -80,6 +81,14 @@ def _matmul(A, B):
                 for j in range(p):
                     out[i, j] += a * B[t, j]
     return out
+
+
+@njit(cache=True)
+def _copy(dst, src, sign):
+    """dst[:, :] = sign * src, by loops (numba's checked slice assignment costs seconds to compile)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = sign * src[i, j]
 
 
 @njit(cache=True)
@@ -174,7 +183,7 @@ def _zrr_times(Lp, Li, zx, col2sup, sup, rows, YT, WT, off, col):
         ia = ie
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, inline="always", fastmath=True)  # inlined: compiled once, within _sweep
 def _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work):
     """Overwrite zx on supernode s's columns with Z[:, S] (one dense step, work arrays in wk)."""
     f, l = sup[s], sup[s + 1]
@@ -214,7 +223,7 @@ def _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work):
         rows = Li[p0 + ns : p0 + ns + r]
         if r * r * ns >= blas_work:
             Zrr = _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off)
-            WT[:, :] = np.dot(YT, Zrr)
+            _copy(WT, np.dot(YT, Zrr), 1.0)
         else:
             _zrr_times(Lp, Li, zx, col2sup, sup, rows, YT, WT, off, col)
     # Z_SS = Linv' Linv + Y' W (lower triangle), Z_RS = -W
@@ -256,11 +265,14 @@ def _chunk(Lb, Zrr, c0, c1):
     if rc > 0:
         Y = _matmul(Lrs, Linv)
         Zrs = _matmul(Zrr, Y)  # = -Z[Rc, Sc]
-        Zss += _matmul(np.ascontiguousarray(Zrs.T), Y)
+        ZY = _matmul(np.ascontiguousarray(Zrs.T), Y)
+        for i in range(bc):
+            for j in range(bc):
+                Zss[i, j] += ZY[i, j]
     return Zss, Zrs
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined: compiled once, within _sweep
 def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
     """Overwrite zx on supernode s's columns with Z[:, S] (rows S and R) from Z[R, R] and L.
 
@@ -281,19 +293,19 @@ def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
     Zrr = _gather_zrr(Lp, Li, zx, col2sup, sup, p0, ns, r, off)
     if ns <= max_cols:
         Zb = np.empty((m, ns))
-        Zss, Zrs = _chunk(Lb, Zrr, 0, ns)
-        Zb[:ns, :] = Zss
-        Zb[ns:, :] = -Zrs
+        Zss, Zrs = _chunk(Lb, Zrr, ns - ns, ns)  # an int64 first column: one compiled _chunk
+        _copy(Zb[:ns, :], Zss, 1.0)
+        _copy(Zb[ns:, :], Zrs, -1.0)
     else:
         Zb = np.empty((m, m))
-        Zb[ns:, ns:] = Zrr
+        _copy(Zb[ns:, ns:], Zrr, 1.0)
         c1 = ns
         while c1 > 0:
             c0 = max(0, c1 - max_cols)
             Zss, Zrs = _chunk(Lb, np.ascontiguousarray(Zb[c1:, c1:]), c0, c1)
-            Zb[c0:c1, c0:c1] = Zss
-            Zb[c1:, c0:c1] = -Zrs
-            Zb[c0:c1, c1:] = -Zrs.T
+            _copy(Zb[c0:c1, c0:c1], Zss, 1.0)
+            _copy(Zb[c1:, c0:c1], Zrs, -1.0)
+            _copy(Zb[c0:c1, c1:], Zrs.T, -1.0)
             c1 = c0
     for c in range(ns):
         pc = Lp[f + c] - c
@@ -301,9 +313,10 @@ def _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols):
             zx[pc + a] = Zb[a, c]
 
 
-@njit(cache=True)
-def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
-    """Fill zx with Z[:, S] for the supernodes S = s_top - 1, ..., 0 (those above are done)."""
+@njit(cache=True, inline="always")  # inlined: compiled within each sweep
+def _workspace(Lp, sup, s_top, max_cols):
+    """(col2sup, off, wk) for a sweep over supernodes below s_top: column -> supernode, row offsets,
+    and the work arrays of _small_step sized for the widest step that is not chunked."""
     n = Lp.size - 1
     nsup = sup.size - 1
     col2sup = np.empty(n, np.int64)
@@ -319,6 +332,13 @@ def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
             nr_max = max(nr_max, ns * (Lp[sup[s] + 1] - Lp[sup[s]] - ns))
     wk = (np.empty(ns_max * ns_max), np.empty(ns_max * ns_max), np.empty(nr_max),
           np.empty(nr_max), np.empty(n))
+    return col2sup, off, wk
+
+
+@njit(cache=True, fastmath=True)  # as _small_step, compiled inside it
+def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
+    """Fill zx with Z[:, S] for the supernodes S = s_top - 1, ..., 0 (those above are done)."""
+    col2sup, off, wk = _workspace(Lp, sup, s_top, max_cols)
     for s in range(s_top - 1, -1, -1):
         if sup[s + 1] - sup[s] <= max_cols:
             _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work)
@@ -326,16 +346,32 @@ def _sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
             _supernode_step(Lp, Li, Lx, zx, col2sup, sup, s, off, max_cols)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
+def _sweep_narrow(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
+    """_sweep when no supernode below s_top is wider than max_cols, the common case: a kernel without
+    the chunked step, so that a model that needs none does not wait for its compilation."""
+    col2sup, off, wk = _workspace(Lp, sup, s_top, max_cols)
+    for s in range(s_top - 1, -1, -1):
+        _small_step(Lp, Li, Lx, zx, col2sup, sup, s, off, wk, blas_work)
+
+
+def _run_sweep(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work):
+    """_sweep, or _sweep_narrow when every supernode below s_top has at most max_cols columns."""
+    widest = int(np.diff(sup[: s_top + 1]).max(initial=0))
+    kernel = _sweep if widest > max_cols else _sweep_narrow
+    kernel(Lp, Li, Lx, sup, zx, s_top, max_cols, blas_work)
+
+
 def takahashi(Lp, Li, Lx, sup, max_cols=256, blas_work=_BLAS_GATHER_WORK):
     """Return Z = (L L')^-1 on the pattern of L, as values aligned with Lx.
 
     sup holds the supernode boundaries from find_supernodes(Lp, Li); max_cols is the widest
     supernode done in one dense step (wider ones go in column chunks); blas_work is the
-    r * r * ns above which Z[R, R] is gathered dense for one BLAS product.
+    r * r * ns above which Z[R, R] is gathered dense for one BLAS product. A Python function: each
+    compiled kernel re-optimizes the code of the kernels it calls, so the entry points are the sweeps.
     """
     zx = np.zeros(Lx.size)
-    _sweep(Lp, Li, Lx, sup, zx, sup.size - 1, max_cols, blas_work)
+    _run_sweep(Lp, Li, Lx, sup, zx, sup.size - 1, max_cols, blas_work)
     return zx
 
 
@@ -378,7 +414,7 @@ def selected_inverse_values(Lp, Li, Lx, sup, max_cols=256):
         raise ValueError(f"dpotri failed on the last supernode (info = {info})")
     zx = np.zeros(Lx.size)
     _store_last_block(Lp, zx, f, Z.T)
-    _sweep(Lp, Li, Lx, sup, zx, sup.size - 2, max_cols, _BLAS_GATHER_WORK)
+    _run_sweep(Lp, Li, Lx, sup, zx, sup.size - 2, max_cols, _BLAS_GATHER_WORK)
     return zx
 
 

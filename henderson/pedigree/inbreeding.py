@@ -11,7 +11,8 @@ sibs (same sire and dam) share F and are traced once.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..jitnotice import njit
 
 
 @njit(cache=True)

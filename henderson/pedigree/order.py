@@ -8,10 +8,11 @@ offspring, so sorting by g (stably, to keep the input order within a generation)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from henderson.errors import PedigreeError
 from henderson.ids import SHOW
+
+from ..jitnotice import njit
 
 
 @njit(cache=True)

@@ -9,7 +9,6 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from numba import njit
 
 from henderson.errors import PedigreeError
 from henderson.ids import normalize_ids, show_ids
@@ -17,6 +16,8 @@ from henderson.pedigree.ainverse import ainverse_matrix, logdet_a
 from henderson.pedigree.build import number
 from henderson.pedigree.codes import DEFAULT_UNKNOWN
 from henderson.pedigree.inbreeding import inbreeding_and_d
+
+from ..jitnotice import njit
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
