@@ -146,7 +146,8 @@ def markdown(table, summary, args, started, seconds) -> str:
     lines += ["", "Per case:", "", "| case | formula | n | henderson ms | iterations | lmer ms | lme4_summary ms | "
               "lmerTest ms |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in table.itertuples():
-        lines.append(f"| {r.name} | `{r.formula}` | {r.n} | {ms(r.henderson)} | {r.n_iter} | "
+        formula = r.formula.replace("|", "\\|")
+        lines.append(f"| {r.name} | `{formula}` | {r.n} | {ms(r.henderson)} | {r.n_iter} | "
                      f"{ms(getattr(r, 'lmer', np.nan))} | {ms(getattr(r, 'lme4_summary', np.nan))} | "
                      f"{ms(getattr(r, 'lmerTest', np.nan))} |")
     return "\n".join(lines) + "\n"
