@@ -48,7 +48,9 @@ class _DenseSchur:
     OPENBLAS_NUM_THREADS (OMP_NUM_THREADS) asks: on the 2-core test machine shared with other
     work, OpenBLAS's default two threads made InstEval's fit (S of 1,156 columns) 1.7-4.1 s
     against 0.42 s on one, while on a quiet machine two threads save about 0.014 s per
-    factorization and inverse (benchmarks/bench_firstfit.py). Larger S keep OpenBLAS's own count.
+    factorization and inverse (benchmarks/bench_firstfit.py). Small S need it too: OpenBLAS's dpotri
+    on cake's 18-column S took 30 ms per call with two threads on the loaded machine (cake's fit
+    113-272 ms against 16 ms). Larger S keep OpenBLAS's own count.
     """
 
     ordering = "dense"
