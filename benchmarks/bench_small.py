@@ -1,12 +1,14 @@
 """Small models, henderson vs lme4 side by side: median fit time in a warm process.
 
-    python -m benchmarks.bench_small [--designs 40] [--repeat 7] [--seed 20261201] [--profile]
+    python -m benchmarks.bench_small [--designs 40] [--repeat 5] [--rounds 3] [--seed 20261201] [--profile]
 
 Cases: sleepstudy, Penicillin, Pastes, Dyestuff, cake, oats (the models of tests/reference) and
 --designs seeded random small designs (benchmarks/problems/small.py). Both tools get the same data
 in memory (read before timing) and run in one warm process each; every call is made once untimed
 first (numba's cached kernels load, R's packages and methods dispatch warm), then timed --repeat
-times; the figure per case is the median. What is timed:
+times. --rounds alternate the tools (henderson, then a new R process, and again), so that both
+meet the same load on a shared machine; the figure per case is the median of its per-round
+medians. What is timed:
 
     henderson       hd.fit(formula, data): design, MME pattern, analysis, REML iterations and the
                     result (fixed effects with SEs and Satterthwaite df, variance components with
@@ -54,7 +56,7 @@ def write_cases(cases, folder: Path) -> Path:
 
 
 def time_henderson(cases, repeat: int) -> pd.DataFrame:
-    """Median seconds of hd.fit per case (after one untimed call), with deviance and iterations."""
+    """Median seconds of hd.fit per case (after one untimed call), with deviance and iterations (one round)."""
     import henderson as hd
     rows = []
     for c in cases:
@@ -100,6 +102,14 @@ def profile_henderson(cases, top: int = 35) -> None:
     st.sort_stats("tottime").print_stats(top)
 
 
+def median_rounds(rounds: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
+    """The first round's table with ``cols`` replaced by the median over the rounds, case by case."""
+    out = rounds[0].set_index("name").copy()
+    for c in cols:
+        out[c] = pd.concat([r.set_index("name")[c] for r in rounds], axis=1).median(axis=1)
+    return out.reset_index()
+
+
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Per group (each classic data set, then each random kind and all random designs): case count
     and median seconds of each tool."""
@@ -122,9 +132,9 @@ def markdown(table, summary, args, started, seconds) -> str:
         f"Python {platform.python_version()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
         + (f", lme4 {table.lme4_version.iloc[0]}, lmerTest {table.lmerTest_version.iloc[0]}" if has_r else "")
         + f"); took {seconds:.0f} s. Reproduce: `python -m benchmarks.bench_small --designs {args.designs} "
-        f"--repeat {args.repeat} --seed {args.seed}`.", "",
-        "Milliseconds, median over cases of each case's median over the repeats (one untimed call first, "
-        "data in memory). henderson = `hd.fit(formula, data)` (design, fit and the result: SEs, Satterthwaite df, "
+        f"--repeat {args.repeat} --rounds {args.rounds} --seed {args.seed}`.", "",
+        "Milliseconds, median over cases of each case's time: the median over rounds (alternating the tools) "
+        "of the median over repeats (one untimed call first, data in memory). henderson = `hd.fit(formula, data)` (design, fit and the result: SEs, Satterthwaite df, "
         "BLUPs with PEVs); lmer = `lme4::lmer()` alone (default control); lme4_summary = lmer + `summary()` + "
         "`ranef(condVar = TRUE)`; lmerTest = `lmerTest::lmer()` + `summary()` (Satterthwaite) + "
         "`ranef(condVar = TRUE)`.", "",
@@ -156,7 +166,8 @@ def markdown(table, summary, args, started, seconds) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--designs", type=int, default=40, help="random small designs besides the classic six")
-    ap.add_argument("--repeat", type=int, default=7, help="timed calls per case and tool")
+    ap.add_argument("--repeat", type=int, default=5, help="timed calls per case, tool and round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds alternating henderson and lme4")
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--no-lme4", action="store_true")
     ap.add_argument("--profile", action="store_true", help="also cProfile one henderson pass")
@@ -166,14 +177,19 @@ def main(argv=None) -> int:
     started, t0 = time.strftime("%Y-%m-%d %H:%M"), time.perf_counter()
     cases = classic_cases() + random_designs(args.designs, args.seed)
     meta = pd.DataFrame([{"name": c.name, "kind": c.kind, "formula": c.formula, "n": len(c.data)} for c in cases])
-    hend = time_henderson(cases, args.repeat)
-    print(f"henderson: {len(cases)} cases, median {1000 * hend.henderson.median():.1f} ms", flush=True)
+    hends, lme4s = [], []
     with tempfile.TemporaryDirectory(prefix="henderson-small-") as work:
-        lme4 = pd.DataFrame({"name": []}) if args.no_lme4 else time_lme4(write_cases(cases, Path(work)),
-                                                                          args.repeat, args.timeout)
-    if len(lme4):
-        print(f"lme4: median lmer {1000 * lme4.lmer.median():.1f} ms, lmer + summary + ranef "
-              f"{1000 * lme4.lme4_summary.median():.1f} ms", flush=True)
+        index = write_cases(cases, Path(work))
+        for k in range(args.rounds):
+            hends.append(time_henderson(cases, args.repeat))
+            print(f"round {k + 1}: henderson median {1000 * hends[-1].henderson.median():.1f} ms", flush=True)
+            if not args.no_lme4:
+                lme4s.append(time_lme4(index, args.repeat, args.timeout))
+            if len(lme4s) and len(lme4s[-1]):
+                print(f"round {k + 1}: lme4 median lmer {1000 * lme4s[-1].lmer.median():.1f} ms, lmer + summary + "
+                      f"ranef {1000 * lme4s[-1].lme4_summary.median():.1f} ms", flush=True)
+    hend = median_rounds(hends, ["henderson"])
+    lme4 = median_rounds(lme4s, list(LME4)) if lme4s and len(lme4s[0]) else pd.DataFrame({"name": []})
     table = meta.merge(hend, on="name").merge(lme4, on="name", how="left")
     summary = summarize(table)
     print(summary.to_string(index=False))
