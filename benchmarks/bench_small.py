@@ -134,7 +134,8 @@ def markdown(table, summary, args, started, seconds) -> str:
         + f"); took {seconds:.0f} s. Reproduce: `python -m benchmarks.bench_small --designs {args.designs} "
         f"--repeat {args.repeat} --rounds {args.rounds} --seed {args.seed}`.", "",
         "Milliseconds, median over cases of each case's time: the median over rounds (alternating the tools) "
-        "of the median over repeats (one untimed call first, data in memory). henderson = `hd.fit(formula, data)` (design, fit and the result: SEs, Satterthwaite df, "
+        "of the median over repeats (one untimed call first, data in memory). henderson = "
+        "`hd.fit(formula, data)` (design, fit and the result: SEs, Satterthwaite df, "
         "BLUPs with PEVs); lmer = `lme4::lmer()` alone (default control); lme4_summary = lmer + `summary()` + "
         "`ranef(condVar = TRUE)`; lmerTest = `lmerTest::lmer()` + `summary()` (Satterthwaite) + "
         "`ranef(condVar = TRUE)`.", "",
