@@ -95,7 +95,13 @@ class PlainEffects:
         if missing:
             raise DesignError(f"new data lack the column(s) {', '.join(map(repr, missing))} of a random term")
         cols = [np.ones(len(data))] if self.intercept else []
-        return np.column_stack(cols + [data[c].to_numpy(dtype=float) for c in self.columns])
+        for c in self.columns:
+            try:
+                cols.append(data[c].to_numpy(dtype=float))
+            except (TypeError, ValueError):
+                raise DesignError(f"column {c!r} of a random term is not numeric in the new data "
+                                  f"(dtype {data[c].dtype})") from None
+        return np.column_stack(cols)
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")

@@ -36,6 +36,8 @@ def test_new_data_rebuilds_columns_and_names_missing_columns(data):
     np.testing.assert_array_equal(spec.get_model_matrix(new), [[1.0, 0.5], [1.0, np.nan]])
     with pytest.raises(DesignError, match="'x'"):
         spec.get_model_matrix(pd.DataFrame({"z": [1.0]}))
+    with pytest.raises(DesignError, match="'x' of a random term is not numeric"):
+        spec.get_model_matrix(pd.DataFrame({"x": ["a", "b"]}))
 
 
 def test_non_finite_values_still_refused(data):
