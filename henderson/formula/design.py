@@ -76,11 +76,11 @@ def _columns_used(parsed: ParsedFormula, data: pd.DataFrame) -> list[str]:
 
 def _drop_missing(data: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, int]:
     """Rows with a missing value in any model column are left out, with a warning counting them per column."""
-    miss = data[cols].isna()
-    bad = miss.any(axis=1).to_numpy()
+    miss = {c: data[c].isna().to_numpy() for c in cols}   # column by column: no copy of the frame
+    bad = np.logical_or.reduce(list(miss.values())) if miss else np.zeros(len(data), bool)
     if not bad.any():
         return data, 0
-    per_col = {c: int(v) for c, v in miss.sum().items() if v}
+    per_col = {c: int(v.sum()) for c, v in miss.items() if v.any()}
     warnings.warn(f"{int(bad.sum())} row(s) with missing values left out (per column: {per_col})",
                   MissingDataWarning, stacklevel=4)
     return data.loc[~bad], int(bad.sum())

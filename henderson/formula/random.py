@@ -5,6 +5,7 @@ the second, so that the term's covariance is Sigma_k (x) K_k.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,17 +73,74 @@ def grouping_codes(data: pd.DataFrame, factors: tuple[str, ...]) -> tuple[np.nda
     return inv.astype(np.int64), pd.Index(labels, name=":".join(factors))
 
 
+class PlainEffects:
+    """Effects written as an intercept and numeric columns (``1``, ``Days``, ``1 + x + z``, ``0 + x``),
+    evaluated directly: formulaic costs about a millisecond per term, a third of a small model's design.
+
+    Rebuilds the same columns on new data through ``get_model_matrix`` as formulaic's ModelSpec does
+    (prediction): the intercept first, then the columns in the order written.
+    """
+
+    def __init__(self, intercept: bool, columns: tuple[str, ...]):
+        self.intercept = intercept
+        self.columns = columns
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return (("Intercept",) if self.intercept else ()) + self.columns
+
+    def get_model_matrix(self, data: pd.DataFrame, output: str = "numpy", na_action: str = "ignore") -> np.ndarray:
+        """The effects' values on ``data``, one column per effect (missing values kept as NaN)."""
+        missing = [c for c in self.columns if c not in data.columns]
+        if missing:
+            raise DesignError(f"new data lack the column(s) {', '.join(map(repr, missing))} of a random term")
+        cols = [np.ones(len(data))] if self.intercept else []
+        for c in self.columns:
+            try:
+                cols.append(data[c].to_numpy(dtype=float))
+            except (TypeError, ValueError):
+                raise DesignError(f"column {c!r} of a random term is not numeric in the new data "
+                                  f"(dtype {data[c].dtype})") from None
+        return np.column_stack(cols)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def plain_effects(lhs: str, data: pd.DataFrame) -> PlainEffects | None:
+    """``lhs`` as PlainEffects when it is a sum of ``1``/``0``/``-1`` and distinct numeric (not boolean)
+    columns of ``data`` with at least one effect; None for anything else (formulaic evaluates it)."""
+    intercept, columns = True, []
+    for token in (t.strip() for t in lhs.split("+")):
+        if token == "1":
+            continue
+        if token in ("0", "-1"):
+            intercept = False
+        elif (_NAME.fullmatch(token) and token in data.columns and token not in columns
+              and pd.api.types.is_numeric_dtype(data[token]) and not pd.api.types.is_bool_dtype(data[token])):
+            columns.append(token)
+        else:
+            return None
+    if not (intercept or columns):
+        return None
+    return PlainEffects(intercept, tuple(columns))
+
+
 def _effects_matrix(lhs: str, data: pd.DataFrame, name: str):
+    plain = plain_effects(lhs, data)
     try:
-        mm = model_matrix(lhs, data, na_action="ignore")
+        if plain is not None:
+            spec, values = plain, plain.get_model_matrix(data)
+        else:
+            mm = model_matrix(lhs, data, na_action="ignore")
+            spec, values = mm.model_spec, np.asarray(mm, dtype=float)
     except Exception as exc:
         raise DesignError(f"cannot build the effects {lhs!r} of random term {name!r}: {plain_message(exc)}") from exc
-    values = np.asarray(mm, dtype=float)
     if values.shape[1] == 0:
         raise DesignError(f"random term ({lhs} | {name}) has no effects")
     if not np.all(np.isfinite(values)):
         raise DesignError(f"random term ({lhs} | {name}) has non-finite values")
-    return values, tuple(r_column_name(c) for c in mm.model_spec.column_names), mm.model_spec
+    return values, tuple(r_column_name(c) for c in spec.column_names), spec
 
 
 def _match_levels(codes: np.ndarray, levels: pd.Index, ids, name: str) -> tuple[np.ndarray, pd.Index]:

@@ -9,7 +9,9 @@ one thread (benchmarks/bench_selinv.py).
 import contextlib
 import ctypes
 import functools
+import os
 import re
+import sys
 
 _OPENBLAS_PATH = re.compile(r"(/\S*openblas\S*\.so\S*)")
 _SYMBOLS = (
@@ -35,13 +37,36 @@ def _openblas_in(paths: tuple) -> tuple:
 
 
 def _loaded_openblas():
-    """Return [(get, set)] ctypes functions of the OpenBLAS libraries mapped in this process."""
+    """Return [(get, set)] ctypes functions of the OpenBLAS libraries mapped in this process.
+
+    Reading /proc/self/maps costs about 2 ms, so the answer is kept until a module is imported
+    (shared libraries arrive with extension modules).
+    """
+    key = len(sys.modules)
+    if _SCAN["key"] != key:
+        _SCAN["libs"], _SCAN["key"] = _scan_maps(), key
+    return _SCAN["libs"]
+
+
+_SCAN = {"key": None, "libs": ()}
+
+
+def _scan_maps():
     try:
         with open("/proc/self/maps") as fh:
             lines = [line for line in fh if "openblas" in line]
     except OSError:
         return ()
     return _openblas_in(tuple(sorted(set(_OPENBLAS_PATH.findall("".join(lines))))))
+
+
+def requested_threads(default: int = 1) -> int:
+    """The thread count the user asked of OpenBLAS (OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS), else ``default``."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return default
 
 
 @contextlib.contextmanager

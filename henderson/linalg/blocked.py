@@ -21,11 +21,14 @@ where every entry of S^-1 needed lies on the pattern of S (B_i B_i' is a clique 
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import scipy.linalg.lapack as _lapack
 import scipy.sparse as sp
 
 from henderson.errors import NotPositiveDefiniteError
+from henderson.linalg.blas_threads import blas_threads, requested_threads
 from henderson.linalg.blocked_numeric import (backward, eliminate, eliminate_dense, forward, inverse_blocks,
                                               inverse_blocks_dense, level_factors, symmetrize_upper)
 from henderson.linalg.blocked_symbolic import coupling, schur_counts, schur_pattern, transpose, upper_coupling
@@ -35,10 +38,20 @@ MAX_SCHUR_NNZ = 150_000_000  # entries of a sparse Schur complement's pattern be
 MAX_DENSE = 12_000           # columns of the Schur complement up to which it may be stored dense (1.15 GB)
 DENSE_ALWAYS = 300           # ... always dense up to this many columns
 DENSE_FILL = 0.05            # ... else dense when this share of its entries is in the pattern
+ONE_THREAD_UP_TO = 2_000     # dense S up to this many columns: LAPACK on one BLAS thread unless the user asks more
 
 
 class _DenseSchur:
-    """S as a dense matrix: LAPACK Cholesky (dpotrf), solves (dpotrs) and inverse (dpotri)."""
+    """S as a dense matrix: LAPACK Cholesky (dpotrf), solves (dpotrs) and inverse (dpotri).
+
+    Up to ONE_THREAD_UP_TO columns the LAPACK calls run on one BLAS thread, or on as many as
+    OPENBLAS_NUM_THREADS (OMP_NUM_THREADS) asks: on the 2-core test machine shared with other
+    work, OpenBLAS's default two threads made InstEval's fit (S of 1,156 columns) 1.7-4.1 s
+    against 0.42 s on one, while on a quiet machine two threads save about 0.014 s per
+    factorization and inverse (benchmarks/bench_firstfit.py). Small S need it too: OpenBLAS's dpotri
+    on cake's 18-column S took 30 ms per call with two threads on the loaded machine (cake's fit
+    113-272 ms against 16 ms). Larger S keep OpenBLAS's own count.
+    """
 
     ordering = "dense"
 
@@ -47,11 +60,17 @@ class _DenseSchur:
         self.nnz_L = n * (n + 1) // 2
         self.perm = np.arange(n)
         self._Lf = None
+        self.threads = requested_threads(1) if n <= ONE_THREAD_UP_TO else None
+
+    def _blas(self):
+        """The BLAS thread setting of the LAPACK calls on S (a context manager)."""
+        return contextlib.nullcontext() if self.threads is None else blas_threads(self.threads)
 
     def factor(self, U):
         """Factor S given as U (C order, U[j, k] = S[k, j] for j <= k); raises NotPositiveDefiniteError."""
         self._Lf = None
-        Lf, info = _lapack.dpotrf(U.T, lower=1, clean=0, overwrite_a=1)
+        with self._blas():
+            Lf, info = _lapack.dpotrf(U.T, lower=1, clean=0, overwrite_a=1)
         if info > 0:
             err = NotPositiveDefiniteError(f"Schur complement not positive definite at column {info - 1}")
             err.column = info - 1
@@ -64,14 +83,16 @@ class _DenseSchur:
         return float(2.0 * np.log(np.diagonal(self._Lf)).sum())
 
     def solve(self, b):
-        x, info = _lapack.dpotrs(self._Lf, b, lower=1)
+        with self._blas():
+            x, info = _lapack.dpotrs(self._Lf, b, lower=1)
         if info != 0:
             raise ValueError(f"dpotrs: illegal argument {-info}")
         return x
 
     def inverse(self):
         """S^-1, dense and symmetric (C order)."""
-        Zf, info = _lapack.dpotri(self._Lf, lower=1)
+        with self._blas():
+            Zf, info = _lapack.dpotri(self._Lf, lower=1)
         if info != 0:
             raise np.linalg.LinAlgError(f"dpotri failed (info {info})")
         Z = Zf.T   # C order; its upper triangle holds S^-1
