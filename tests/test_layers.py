@@ -1,7 +1,7 @@
 """The import-layers contract (ARCHITECTURE.md "Layers"): a module imports only from its own layer or below.
 
     cli, io, simulate, datasets, demo > model > fitted > inference > results > reml > mme > covariance
-    > relationships > formula, pedigree > linalg > ids, sorting, jitnotice, errors, options
+    > relationships > formula, pedigree > linalg > ids, sorting, jitnotice, errors, options, distributions
 
 Imports are read from the source with ast, including those inside functions (lazy imports count).
 """
@@ -16,7 +16,7 @@ import henderson
 
 ROOT = Path(henderson.__file__).parent
 LAYERS = [
-    {"errors", "options", "ids", "jitnotice", "sorting"},
+    {"errors", "options", "ids", "jitnotice", "sorting", "distributions"},
     {"linalg"},
     {"formula", "pedigree"},
     {"relationships"},

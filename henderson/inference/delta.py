@@ -16,8 +16,8 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..distributions import norm_ppf
 from ..errors import DesignError
 
 _FUNCS = {"sqrt": np.sqrt, "log": np.log, "exp": np.exp, "abs": np.abs, "pi": np.pi}
@@ -125,7 +125,7 @@ def indices(names: list[str], groups) -> list[int]:
 
 def table(rows, vcov, level: float = 0.95) -> pd.DataFrame:
     """name, estimate, std_error and normal confidence limits."""
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     recs = []
     for name, val, g in rows:
         se = delta_se(g, vcov)

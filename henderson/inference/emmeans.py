@@ -11,8 +11,8 @@ import itertools
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..distributions import t_ppf
 from ..errors import DesignError
 from .fixedspec import new_matrix, required_variables
 from .satterthwaite import Context, contest_1d
@@ -27,7 +27,7 @@ def contrast_table(ctx: Context, L, names=None, df: float | None = None, level: 
                           "fixed effects")
     rows = [contest_1d(ctx, l, df) for l in L]
     df = pd.DataFrame(rows, index=names if names is not None else range(len(L)))
-    q = stats.t.ppf(0.5 + level / 2, df["df"])
+    q = t_ppf(0.5 + level / 2, df["df"])
     df["ci_lower"] = df["estimate"] - q * df["std_error"]
     df["ci_upper"] = df["estimate"] + q * df["std_error"]
     return df

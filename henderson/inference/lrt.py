@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats
 
+from ..distributions import chi2_sf
 from ..errors import DesignError
 
 
@@ -92,10 +92,10 @@ def lrt(smaller, larger) -> LRTResult:
     if df <= 0:
         raise DesignError("the fits have the same number of parameters; they are not nested")
     stat = max(2.0 * (larger.loglik - smaller.loglik), 0.0)
-    naive = float(stats.chi2.sf(stat, df))
+    naive = float(chi2_sf(stat, df))
     boundary = added_effect(smaller, larger) and same_fixed(smaller, larger)
     if boundary:
-        low = float(stats.chi2.sf(stat, df - 1)) if df > 1 else float(stat <= 0)
+        low = float(chi2_sf(stat, df - 1)) if df > 1 else float(stat <= 0)
         p = 0.5 * (low + naive)
         note = (f"p-value from the 50:50 mixture of chi-square({df - 1}) and chi-square({df}): the tested variance "
                 f"is on the boundary of the parameter space (naive chi-square({df}) p = {naive:.4g})")

@@ -5,7 +5,8 @@ u_i -/+ z sqrt(PEV_i). Each function draws one figure and saves it as PNG when `
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from ..distributions import norm_ppf
 
 
 def _plt():
@@ -40,7 +41,7 @@ def residuals_vs_fitted(result, path=None, figsize=(6, 4), dpi=100):
 def _qq(ax, x, title):
     x = np.sort(np.asarray(x, float))
     n = len(x)
-    q = stats.norm.ppf((np.arange(1, n + 1) - 0.5) / n)
+    q = norm_ppf((np.arange(1, n + 1) - 0.5) / n)
     ax.scatter(q, x, s=10)
     sd = np.std(x, ddof=1) if n > 1 else 1.0
     ax.plot(q, np.mean(x) + sd * q, color="grey", lw=1)
@@ -88,7 +89,7 @@ def caterpillar(result, group: str, effect=None, path=None, level=0.95, figsize=
     pev = df["pev" if term.q == 1 else f"pev:{effect}"].to_numpy()
     u = df[effect].to_numpy()
     sel, y = shown_levels(u, max_levels)
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     fig, ax = plt.subplots(figsize=figsize)
     ax.errorbar(u[sel], y, xerr=z * np.sqrt(np.clip(pev[sel], 0, None)), fmt="o", ms=3, lw=1)
     ax.axvline(0.0, color="grey", lw=1)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from ..covariance import COR
+from ..distributions import chi2_ppf, norm_ppf
 from ..errors import NotPositiveDefiniteError
 from ..reml.derivatives import score
 
@@ -83,6 +83,7 @@ class Profiler:
         phi0[i] = c
         if not others:
             return self.deviance(phi0), phi0
+        from scipy import optimize  # imported on use: profiling is rare, the import costs ~0.2 s
 
         def fg(z):
             phi = phi0.copy()
@@ -99,6 +100,7 @@ class Profiler:
 
     def limit(self, i: int, cut: float, side: int) -> float:
         """The value of phi_i where d - d_hat reaches ``cut`` on ``side`` (-1 lower, +1 upper)."""
+        from scipy import optimize
         kind, est = self.kinds[i], self.phi_hat[i]
         bound = (1.0 if side > 0 else -1.0) if kind == COR else (np.inf if side > 0 else 0.0)
         start = self.phi_hat.copy()
@@ -124,7 +126,7 @@ class Profiler:
 def profile_intervals(obj, theta, level: float = 0.95, which=None) -> pd.DataFrame:
     """lower, upper profile limits (and estimate) of the standard deviations, correlations and sigma."""
     prof = Profiler(obj, theta)
-    cut = float(stats.chi2.ppf(level, 1))
+    cut = float(chi2_ppf(level, 1))
     names = [x[1] for x in obj.vm.sd_cor_layout()]
     rows = []
     for i, name in enumerate(names):
@@ -145,7 +147,7 @@ def wald_intervals(names, estimate, std_error, level: float = 0.95, log_scale=No
     does, and is asymmetric like the profile interval. A variance estimated at 0 has no log-scale
     interval: lower 0, upper NaN (use the profile interval).
     """
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     est, se = np.asarray(estimate, float), np.asarray(std_error, float)
     log = np.zeros(len(est), bool) if log_scale is None else np.asarray(log_scale, bool)
     lower, upper = est - z * se, est + z * se

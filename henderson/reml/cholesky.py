@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .derivatives import quadratic_blocks, trace_blocks
 from .objective import Objective, State
@@ -134,12 +133,13 @@ def _minimize(prof: Profiled, t0: np.ndarray, fixed: np.ndarray, max_iter: int, 
     """L-BFGS-B from t0 with the coordinates in ``fixed`` held at their values, restarted (fresh
     curvature pairs) while it stops in its line search, at most ``max_iter`` iterations in all;
     returns (t, decrement, iterations, message)."""
+    from scipy import optimize  # here: importing scipy.optimize costs ~0.2 s, and most fits never get here
     bounds = [(x, x) if f else b for x, f, b in zip(t0, fixed, prof.bounds())]
     t, n_iter, decrement, message = t0, 0, np.inf, ""
     for _ in range(RESTARTS):
         if n_iter >= max_iter:
             break
-        res = minimize(prof.evaluate, t, jac=True, method="L-BFGS-B", bounds=bounds, callback=log,
+        res = optimize.minimize(prof.evaluate, t, jac=True, method="L-BFGS-B", bounds=bounds, callback=log,
                        options=dict(maxiter=max_iter - n_iter, ftol=1e-15, gtol=gtol, maxcor=20))
         moved = not np.array_equal(res.x, t)
         t, n_iter, message = res.x, n_iter + int(res.nit), str(res.message)

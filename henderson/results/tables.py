@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from ..distributions import t_ppf, t_sf
 
 
 def fixed_table(names, b, se, df) -> pd.DataFrame:
     """estimate, std_error, df, t_value, p_value and 95% confidence limits per coefficient."""
     t = b / se
     df = np.broadcast_to(np.asarray(df, dtype=float), b.shape)
-    q = stats.t.ppf(0.975, df)
+    q = t_ppf(0.975, df)
     return pd.DataFrame({"estimate": b, "std_error": se, "df": df, "t_value": t,
-                         "p_value": 2 * stats.t.sf(np.abs(t), df),
+                         "p_value": 2 * t_sf(np.abs(t), df),
                          "ci_lower": b - q * se, "ci_upper": b + q * se}, index=pd.Index(names, name="coefficient"))
 
 
