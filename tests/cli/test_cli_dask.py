@@ -27,8 +27,8 @@ formula = "Reaction ~ Days + (1|Nobody)"
 def test_dask_batch_equals_local_batch(tmp_path):
     jobs = write_toml(tmp_path / "jobs.toml", JOBS)
     assert main(["batch", str(jobs), "--out", str(tmp_path / "local"), "--workers", "1", "-q"]) == 2
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as cluster:   # loopback only
         assert main(["batch", str(jobs), "--out", str(tmp_path / "dask"), "--scheduler",
                      cluster.scheduler_address, "-q"]) == 2
     for name in ("slope", "intercept"):
