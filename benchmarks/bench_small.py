@@ -59,7 +59,7 @@ def write_cases(cases, folder: Path) -> Path:
 def _fit_and_read(hd, c):
     """hd.fit and the tables lme4_summary / lmerTest compute too (Satterthwaite df are computed on first read)."""
     r = hd.fit(c.formula, c.data)
-    r.fixed_effects, r.random_effects
+    _ = r.fixed_effects, r.random_effects
     return r
 
 
@@ -143,7 +143,8 @@ def markdown(table, summary, args, started, seconds) -> str:
         f"--repeat {args.repeat} --rounds {args.rounds} --seed {args.seed}`.", "",
         "Milliseconds, median over cases of each case's time: the median over rounds (alternating the tools) "
         "of the median over repeats (one untimed call first, data in memory). henderson = "
-        "`hd.fit(formula, data)` and reading `fixed_effects`, `random_effects` (design, fit and the result: SEs, Satterthwaite df, "
+        "`hd.fit(formula, data)` and reading `fixed_effects`, `random_effects` (design, fit and the result: "
+        "SEs, Satterthwaite df, "
         "BLUPs with PEVs); lmer = `lme4::lmer()` alone (default control); lme4_summary = lmer + `summary()` + "
         "`ranef(condVar = TRUE)`; lmerTest = `lmerTest::lmer()` + `summary()` (Satterthwaite) + "
         "`ranef(condVar = TRUE)`.", "",
