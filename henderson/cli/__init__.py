@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 
+from .clusters import KINDS
 from .exitcodes import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK
 from .jobspec import ORDERINGS, flag_type
 
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("jobs", help="TOML batch file: [defaults], [[job]] tables and/or a [grid]")
     b.add_argument("--workers", type=int, help="parallel worker processes (default 1, or the file's 'workers')")
     b.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler")
+    b.add_argument("--cluster", choices=list(KINDS), type=str.lower,
+                   help="submit Dask workers as jobs of this queue system (dask-jobqueue; more settings in "
+                        "the batch file's [cluster] table)")
+    b.add_argument("--jobs", dest="cluster_jobs", type=_positive, metavar="N",
+                   help="number of cluster jobs to submit with --cluster (default 1, or [cluster] jobs)")
     b.add_argument("--out", help="folder for result folders and summary (default: from the file)")
     b.add_argument("--force", action="store_true", help="recompute jobs whose results are complete")
     _verbosity(b)
@@ -62,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     _verbosity(s)
     return p
+
+
+def _positive(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def _pedigree_flags(f):

@@ -1,4 +1,5 @@
-"""Run many jobs in parallel worker processes or on a Dask cluster; resumable; summary table at the end.
+"""Run many jobs in parallel worker processes, on a Dask cluster or on a SLURM/PBS cluster through
+dask-jobqueue (henderson.cli.clusters); resumable; summary table at the end.
 
 A job whose result folder holds a complete result of the same fingerprint (henderson.cli.resume) is
 reused (its numbers are read back from result.json); any other is computed, and the summary's "reuse"
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ..io import check_output, clean_partials, read_manifest, read_result_json, write_text_atomic
 from ..io.ownership import write_manifest
+from .clusters import LOGS, start_cluster, worker_slots
 from .lifeline import die_with_parent
 from .progress import JobBar
 from .resume import REUSED, job_fingerprint, resume_reason
@@ -25,7 +27,7 @@ from .runjob import run_job_quietly
 
 SUMMARY_COLUMNS = ["name", "status", "reuse", "seconds", "iterations", "loglik", "converged", "error", "out"]
 BATCH = "batch"
-BATCH_FILES = ("summary.csv", "summary.md", "errors")
+BATCH_FILES = ("summary.csv", "summary.md", "errors", LOGS)
 
 
 def skipped_row(job: dict) -> dict:
@@ -49,9 +51,13 @@ def prepare_batch_folder(out_dir: Path, jobs: list[dict], protect=()) -> None:
     write_manifest(out_dir, BATCH, (set(m["files"]) if m else set()) | set(BATCH_FILES) | jobs_here)
 
 
-def _executor(workers: int, scheduler: str | None):
-    """(executor, in-flight limit, closer): a Dask client's executor, a spawn-based process pool for
-    workers > 1, or a single thread of this process for workers == 1."""
+def _executor(workers: int, scheduler: str | None, cluster: dict | None = None, out_dir: Path | None = None):
+    """(executor, in-flight limit, closer): the executor of a Dask client (of a dask-jobqueue cluster
+    started here, its worker logs in out_dir/cluster-logs, or of a running scheduler), a spawn-based
+    process pool for workers > 1, or a single thread of this process for workers == 1."""
+    if cluster:
+        client, close = start_cluster(cluster, out_dir / LOGS)
+        return client.get_executor(pure=False), workers or worker_slots(cluster), close
     if scheduler:
         try:
             from distributed import Client
@@ -72,8 +78,12 @@ def _executor(workers: int, scheduler: str | None):
 
 
 def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None = None, force: bool = False,
-              bar: JobBar | None = None, protect=()) -> pd.DataFrame:
+              bar: JobBar | None = None, protect=(), cluster: dict | None = None) -> pd.DataFrame:
     """Run ``jobs`` (dicts from load_batch), at most ``workers`` at a time; the summary table.
+
+    ``scheduler`` runs them on a running Dask scheduler, ``cluster`` (from clusters.cluster_spec) on
+    Dask workers submitted as SLURM/PBS/... jobs for the batch's duration; with either, ``workers``
+    None means as many at a time as the workers have threads.
 
     Jobs whose complete result has the job's current fingerprint are reused unless ``force``. The table
     is written to out_dir/summary.csv and summary.md; error messages and tracebacks to
@@ -98,7 +108,9 @@ def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None
     counts = {"ok": 0, "failed": 0, "skipped": len(rows)}
     bar.update(0, 0, 0, counts["skipped"])
     if todo:
-        executor, limit, close = _executor(max(int(workers or 1), 1) if not scheduler else workers, scheduler)
+        remote = scheduler or cluster
+        executor, limit, close = _executor(workers if remote else max(int(workers or 1), 1), scheduler, cluster,
+                                           out_dir)
         try:
             pending, queue = {}, list(todo)
             while queue or pending:

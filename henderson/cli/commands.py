@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import OutputFolderError
 from . import error
 from .batch import format_table, run_batch
+from .clusters import cluster_spec
 from .jobspec import PEDIGREE_OPTIONS, JobFileError, finish, load_batch, load_job, resolve_paths
 from .progress import IterationPrinter, JobBar
 from .runjob import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK, run_job
@@ -60,25 +61,35 @@ def batch(args) -> int:
     """henderson batch: all jobs, a progress bar, the summary table; exit 0 only if every job succeeded."""
     try:
         jobs, opts = load_batch(args.jobs)
+        cluster = cluster_spec(opts["cluster"], args.cluster, args.cluster_jobs, file=args.jobs)
     except JobFileError as exc:
         error(f"{exc.file}: {exc}")
+        return BAD_INPUT
+    if cluster and args.scheduler:
+        error("--scheduler and a cluster (--cluster or [cluster]) exclude each other: name one")
         return BAD_INPUT
     out_dir = Path(args.out) if args.out else Path(opts["out"])
     if args.out:
         for j in jobs:
             j["out"] = str(out_dir / j["name"])
-    workers = args.workers or opts.get("workers") or (None if args.scheduler else 1)
+    remote = args.scheduler or (cluster and cluster["kind"])
+    workers = args.workers or opts.get("workers") or (None if remote else 1)
     bar = JobBar(len(jobs), enabled=not args.quiet)
     try:
         table = run_batch(jobs, out_dir, workers=workers, scheduler=args.scheduler, force=args.force, bar=bar,
-                          protect=[args.jobs])
+                          protect=[args.jobs], cluster=cluster)
     except OutputFolderError as exc:
         bar.close()
         error(f"{exc.file}: {exc}")
         return BAD_INPUT
+    except ImportError as exc:
+        bar.close()
+        error(str(exc))
+        return BAD_INPUT
     except OSError as exc:
-        error(f"{args.scheduler or out_dir}: {exc}")
-        return BAD_INPUT if args.scheduler else INTERNAL
+        bar.close()
+        error(f"{remote or out_dir}: {exc}")
+        return BAD_INPUT if remote else INTERNAL
     if not args.quiet:
         print(format_table(table))
         print(f"summary written to {out_dir / 'summary.csv'}")

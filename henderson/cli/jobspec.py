@@ -188,12 +188,12 @@ def expand_grid(grid: dict, file) -> list[dict]:
 def load_batch(path) -> tuple[list[dict], dict]:
     """Jobs of a batch file (defaults merged into every ``[[job]]`` and grid job) and batch options.
 
-    Batch options: ``out`` (folder holding one result folder per job; default: the file's stem + "_results")
-    and ``workers``.
+    Batch options: ``out`` (folder holding one result folder per job; default: the file's stem + "_results"),
+    ``workers`` and ``cluster`` (the ``[cluster]`` table as written, checked by clusters.cluster_spec).
     """
     path = Path(path)
     raw = read_toml(path)
-    known = {"defaults", "job", "grid", "out", "workers"}
+    known = {"defaults", "job", "grid", "out", "workers", "cluster"}
     extra = set(raw) - known
     if extra:
         raise JobFileError(path, f"unknown top-level key(s) {sorted(extra)}; expected {sorted(known)}")
@@ -217,4 +217,4 @@ def load_batch(path) -> tuple[list[dict], dict]:
         j.setdefault("out", str(out_dir / name))
         result.append(finish(resolve_paths(j, path.parent), path))
     workers = raw.get("workers")
-    return result, {"out": str(out_dir), "workers": workers}
+    return result, {"out": str(out_dir), "workers": workers, "cluster": raw.get("cluster")}
