@@ -1,6 +1,7 @@
 # henderson -- build, test and reference targets.
 #
-#   make test        system packages (apt, if root) -> .venv -> pip install -e ".[test]" -> lint -> fast tests
+#   make test        system packages (apt, if root; with slurm-wlm and munge for the SLURM test) -> .venv
+#                    -> pip install -e ".[test]" -> lint -> fast tests
 #   make lint        ruff check on henderson/, tests/ and benchmarks/ (rules in pyproject.toml)
 #   make test-all    the same, including tests marked slow
 #   make demo        run henderson.demo
@@ -19,6 +20,10 @@ STAMP   := $(VENV)/.henderson-install-stamp
 # Debian packages needed to build scikit-sparse 0.4.x (CHOLMOD from SuiteSparse 5.x) on OpenBLAS,
 # plus what a bare Debian image lacks to create a venv and compile extensions.
 SYSPKGS := libsuitesparse-dev libopenblas-dev python3-venv python3-dev build-essential
+
+# Debian packages of the one-node SLURM cluster that tests/cli/test_cli_cluster.py starts (as root) to run
+# a batch through dask-jobqueue against a real scheduler; without them (or root) that test is skipped.
+CLUSTERPKGS := slurm-wlm munge
 
 # R packages used only by `make references` (tests never need R).
 RPKGS   := r-base-core r-cran-lme4 r-cran-lmertest r-cran-pbkrtest r-cran-emmeans r-cran-jsonlite
@@ -42,21 +47,26 @@ bench: install
 
 install: sysdeps $(STAMP)
 
-# Install missing Debian packages when root; otherwise print the command and stop.
+# Install missing Debian packages when root; otherwise print the command, and stop if a build package is
+# missing (the cluster packages only serve a test that needs root anyway: a note, not a stop).
 sysdeps:
-	@missing=""; \
+	@missing=""; cluster=""; \
 	for p in $(SYSPKGS); do \
 	  dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" -eq 0 ]; then \
-	    echo "installing missing system packages:$$missing"; \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	  else \
-	    echo "missing system packages:$$missing"; \
-	    echo "run:  sudo apt-get update && sudo apt-get install -y$$missing"; \
-	    exit 1; \
-	  fi; \
+	for p in $(CLUSTERPKGS); do \
+	  dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || cluster="$$cluster $$p"; \
+	done; \
+	if [ -n "$$missing$$cluster" ] && [ "$$(id -u)" -eq 0 ]; then \
+	  echo "installing missing system packages:$$missing$$cluster"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing$$cluster; \
+	elif [ -n "$$missing" ]; then \
+	  echo "missing system packages:$$missing$$cluster"; \
+	  echo "run:  sudo apt-get update && sudo apt-get install -y$$missing$$cluster"; \
+	  exit 1; \
+	elif [ -n "$$cluster" ]; then \
+	  echo "note: the SLURM cluster test is skipped (needs root and:$$cluster);" \
+	       "to run it: sudo apt-get install -y$$cluster, then make test as root"; \
 	fi
 
 $(PY):
