@@ -69,8 +69,9 @@ def start_cluster(spec: dict, log_dir: Path):
     """(client, close): a dask-jobqueue cluster of ``spec`` with ``spec['jobs']`` jobs submitted and a
     Client connected to it; ``close()`` cancels the cluster jobs and stops the scheduler.
 
-    The scheduler listens on ``scheduler_host`` (or ``interface``) and its dashboard on the same address,
-    never on all interfaces. OSError when the queue refuses the jobs, or when ``wait`` seconds pass
+    The scheduler listens on ``scheduler_host`` (or ``interface``; neither: Dask's default, all
+    interfaces) and its dashboard on the same address (dask-jobqueue's default is ':8787', all
+    interfaces, whatever the scheduler's). OSError when the queue refuses the jobs, or when ``wait`` seconds pass
     before the first worker joins; ImportError without dask-jobqueue.
     """
     try:
@@ -89,7 +90,10 @@ def start_cluster(spec: dict, log_dir: Path):
     cluster = cls(**kwargs, log_directory=str(log_dir), scheduler_options=scheduler, name="henderson")
     client = None
     try:
-        _submit(cluster, spec["jobs"])
+        try:
+            _submit(cluster, spec["jobs"])
+        except RuntimeError as exc:
+            raise OSError(f"{spec['kind']} refused the worker jobs: {_stderr_of(exc)}") from None
         client = Client(cluster)
         if spec.get("wait"):
             try:
@@ -97,9 +101,6 @@ def start_cluster(spec: dict, log_dir: Path):
             except TimeoutError:
                 raise OSError(f"no {spec['kind']} worker joined within {spec['wait']:g} s: see the queue "
                               f"and the job logs in {log_dir}") from None
-    except RuntimeError as exc:
-        _close(client, cluster)
-        raise OSError(f"{spec['kind']} refused the worker jobs: {_stderr_of(exc)}") from None
     except BaseException:
         _close(client, cluster)
         raise

@@ -2,6 +2,9 @@
 (munged, slurmctld and slurmd started here on 127.0.0.1, see onenode_slurm) gives the local results."""
 import json
 import os
+import re
+import tomllib
+from pathlib import Path
 
 import pytest
 from conftest import SLEEP, write_toml
@@ -90,6 +93,17 @@ def test_refused_submission_is_bad_input(tmp_path, slurm, capsys):
     assert slurm.queue("PD,CF,R,S") == []
 
 
+def test_no_worker_within_wait_is_bad_input(tmp_path, slurm, capsys):
+    jobs = write_toml(tmp_path / "jobs.toml", JOBS + CLUSTER.replace("wait = 60", "wait = 3"))
+    slurm.scontrol("update", "partitionname=debug", "state=DOWN")  # jobs are accepted, never started
+    try:
+        assert main(["batch", str(jobs), "--out", str(tmp_path / "out"), "-q"]) == 2
+    finally:
+        slurm.scontrol("update", "partitionname=debug", "state=UP")
+    assert "henderson: error: slurm: no slurm worker joined within 3 s" in capsys.readouterr().err
+    assert slurm.queue("PD,CF,R,S") == []  # the pending worker jobs were cancelled
+
+
 @pytest.mark.parametrize("table, flags, message", [
     ({"kind": "slurm", "cpus": 2}, {}, "unknown key 'cpus' in [cluster]"),
     ({"kind": "torque"}, {}, "cluster kind must be one of slurm, pbs, sge, lsf, got 'torque'"),
@@ -109,6 +123,14 @@ def test_cluster_flags_override_table():
     assert spec == {"kind": "slurm", "jobs": 5, "cores": 4, "processes": 4, "memory": "2GB",
                     "walltime": "01:00:00", "queue": "short"}
     assert cluster_spec(None) is None
+
+
+def test_readme_cluster_table_is_valid():
+    """The README's [cluster] example (a fence without a language: it needs a cluster to run) is accepted."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"^```\n(\[cluster\]\n.*?)^```", readme, re.S | re.M).group(1)
+    spec = cluster_spec(tomllib.loads(block)["cluster"], file="README.md")
+    assert spec["kind"] == "slurm" and spec["jobs"] == 4 and spec["processes"] == 4
 
 
 def test_scheduler_and_cluster_exclude_each_other(tmp_path, capsys):
