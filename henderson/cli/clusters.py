@@ -5,7 +5,8 @@ workers to submit to the queue: ``jobs`` cluster jobs of ``cores`` cores and ``m
 ``processes`` single-threaded Dask worker processes (default: one per core, so that each fit has a process
 of its own). The batch process runs the Dask scheduler; the workers connect back to it, so the batch
 folder and the jobs' inputs must be on a file system the compute nodes see. Worker job logs go to
-``cluster-logs/`` in the batch folder. The cluster jobs are cancelled when the batch ends.
+``cluster-logs/`` in the batch folder. A cluster job that ends while the batch runs is submitted anew
+(JobKeeper); the cluster jobs are cancelled when the batch ends.
 """
 from __future__ import annotations
 
@@ -104,7 +105,12 @@ def start_cluster(spec: dict, log_dir: Path):
     except BaseException:
         _close(client, cluster)
         raise
-    return client, lambda: _close(client, cluster)
+    keeper = JobKeeper(cluster)
+
+    def close():
+        keeper.stop()
+        _close(client, cluster)
+    return client, close
 
 
 def _submit(cluster, jobs: int) -> None:
@@ -123,6 +129,50 @@ def _submit(cluster, jobs: int) -> None:
                 del cluster.workers[name]
                 cluster.worker_spec.pop(name, None)
         raise
+
+
+class JobKeeper:
+    """Keeps the cluster at its number of jobs: every ``every`` seconds, a job whose workers had joined and
+    have all left (walltime, preemption, scancel) is cancelled if still listed and submitted anew.
+    dask-jobqueue does not replace such a job, and a batch whose workers are all gone would wait for
+    ever for the fits queued on them; Dask reruns a lost worker's fit on the workers that remain."""
+
+    def __init__(self, cluster, every: float = 2.0):
+        from tornado.ioloop import PeriodicCallback
+        self.cluster, self.seen = cluster, set()
+        self.sweep(set())  # the jobs whose workers have joined already
+        self.callback = PeriodicCallback(self.check, every * 1000)
+        cluster.loop.add_callback(self.callback.start)
+
+    def stop(self) -> None:
+        self.cluster.loop.add_callback(self.callback.stop)
+
+    async def check(self) -> None:
+        """Forget the jobs whose workers all left, then submit what the cluster lacks."""
+        from distributed.core import Status
+        c = self.cluster
+        if c.status != Status.running:
+            return
+        for job in self.sweep(self.seen):
+            await job.close()  # scancel/qdel; a job already gone is no error
+            job.status = Status.closed
+        if set(c.worker_spec) - set(c.workers):
+            await c._correct_state()
+
+    def sweep(self, seen: set) -> list:
+        """Note the jobs with a worker connected; take out of the cluster and return those in ``seen``
+        whose workers have all left. (A job that ends before any of its workers joined is not seen.)"""
+        c = self.cluster
+        live = {str(ws.name) for ws in list(c.scheduler.workers.values())}  # the scheduler runs in this process
+        lost = []
+        for name in list(c.workers):
+            own = {name} | {f"{name}{suffix}" for suffix in c.worker_spec.get(name, {}).get("group", ())}
+            if own & live:
+                self.seen.add(name)
+            elif name in seen:
+                self.seen.discard(name)
+                lost.append(c.workers.pop(name))
+        return lost
 
 
 def _stderr_of(exc: Exception) -> str:

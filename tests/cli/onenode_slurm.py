@@ -143,6 +143,10 @@ class OneNodeSlurm:
         """Run ``scontrol ARGS`` on this cluster (CalledProcessError when it fails)."""
         subprocess.run(["scontrol", *args], env=self.env, check=True, capture_output=True, timeout=10)
 
+    def scancel(self, job: str) -> None:
+        """Cancel ``job`` as the queue would end it at its walltime."""
+        subprocess.run(["scancel", job], env=self.env, check=True, capture_output=True, timeout=10)
+
     def queue(self, states: str = "all") -> list[str]:
         """Ids of the jobs in the queue in ``states`` (squeue -t: "all", or e.g. "PD,R" for pending or
         running; a cancelled job stays listed as completing (CG) for a moment)."""

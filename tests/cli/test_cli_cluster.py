@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import time
 import tomllib
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from conftest import SLEEP, write_toml
 from onenode_slurm import OneNodeSlurm, cannot_start
 
 from henderson.cli import main
-from henderson.cli.clusters import cluster_spec
+from henderson.cli.clusters import cluster_spec, start_cluster
 from henderson.cli.jobspec import JobFileError
 from henderson.io import is_complete, read_manifest
 
@@ -102,6 +103,28 @@ def test_no_worker_within_wait_is_bad_input(tmp_path, slurm, capsys):
         slurm.scontrol("update", "partitionname=debug", "state=UP")
     assert "henderson: error: slurm: no slurm worker joined within 3 s" in capsys.readouterr().err
     assert slurm.queue("PD,CF,R,S") == []  # the pending worker jobs were cancelled
+
+
+@pytest.mark.parametrize("cores", [1, pytest.param(2, marks=pytest.mark.slow)])
+def test_a_lost_job_is_replaced(tmp_path, slurm, cores):
+    """A worker job that ends (scancel here; walltime or preemption on a real cluster) is submitted anew,
+    so that the fits queued on it still run; with 2 cores, a job of two worker processes."""
+    spec = cluster_spec({**tomllib.loads(CLUSTER)["cluster"], "cores": cores, "memory": "2GB"}, jobs=1)
+    client, close = start_cluster(spec, tmp_path / "logs")
+    try:
+        client.wait_for_workers(1, timeout=60)
+        first = slurm.queue("R")
+        assert len(first) == 1
+        slurm.scancel(first[0])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (slurm.queue("R") in ([], first) or len(client.nthreads()) < cores):
+            time.sleep(0.5)
+        second = slurm.queue("R")
+        assert len(second) == 1 and second != first
+        assert client.submit(sum, [1, 2], pure=False).result(timeout=60) == 3
+    finally:
+        close()
+    assert slurm.queue("PD,CF,R,S") == []
 
 
 @pytest.mark.parametrize("table, flags, message", [
