@@ -20,13 +20,15 @@ _LAZY = {
     "LRTResult": ".inference", "aic_table": ".inference", "lrt": ".inference",
     "FitResult": ".fitted",
     "simulate": ".simulate",
+    "GBLUP": ".genomic", "SingleStep": ".genomic",
     "AliasedColumnsWarning": ".errors", "ConvergenceError": ".errors", "ConvergenceWarning": ".errors",
     "DesignError": ".errors", "HendersonError": ".errors", "MissingDataWarning": ".errors",
     "NotPositiveDefiniteError": ".errors", "PedigreeError": ".errors", "PedigreeWarning": ".errors",
 }
-_SUBMODULES = ("datasets",)
+_SUBMODULES = ("datasets", "genomic")
 
-__all__ = ["datasets", "Model", "fit", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree",
+__all__ = ["datasets", "genomic", "GBLUP", "SingleStep",
+           "Model", "fit", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree",
            "FitResult", "HendersonError", "DesignError", "PedigreeError", "NotPositiveDefiniteError",
            "ConvergenceError", "ConvergenceWarning", "AliasedColumnsWarning", "MissingDataWarning",
            "PedigreeWarning"]

@@ -1,4 +1,5 @@
-"""Relationship matrices for random terms: a Pedigree (A^-1, log|A|) or a user (K^-1, ids) pair."""
+"""Relationship matrices for random terms: a Pedigree (A^-1, log|A|), a user (K^-1, ids) pair, or an object
+with a ``relationship(levels)`` method returning a Relationship (hd.GBLUP, hd.SingleStep)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,7 +68,10 @@ def resolve(relationships: dict | None, terms, data: pd.DataFrame, prune: bool) 
             continue
         used.add(key)
         value = relationships[key]
-        if isinstance(value, Pedigree):
+        if hasattr(value, "relationship"):  # hd.GBLUP, hd.SingleStep: they build their own K^-1
+            levels = data[spec.factors[0]].dropna().unique() if prune and len(spec.factors) == 1 else None
+            out[spec.name] = value.relationship(levels)
+        elif isinstance(value, Pedigree):
             levels = data[spec.factors[0]].dropna().unique() if prune and len(spec.factors) == 1 else None
             out[spec.name] = from_pedigree(value, levels)
         else:

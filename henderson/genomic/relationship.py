@@ -1,0 +1,168 @@
+"""hd.GBLUP and hd.SingleStep: genomic relationships a Model takes as ``relationships={"id": ...}``.
+
+Each turns genotypes (and a pedigree) into the K^-1 of an animal term, with log|K|:
+  GBLUP:      K = Gw over the genotyped animals, K^-1 = Gw^-1 (dense, stored as a sparse matrix);
+  SingleStep: K = H over the pedigree, H^-1 = A^-1 + [0 0; 0 Gw^-1 - A22^-1] (sparse plus one dense block),
+              log|H| = log|Gw| + log|A| - log|A22| (|H^-1| = |A^11| |Gw^-1| by the Schur complement).
+Gw is G (VanRaden) after quality control, blending (1 - blend) G + blend A22 (I without a pedigree),
+an optional ridge added to the diagonal, and optional tuning to A22; its inverse is dense (LAPACK) or APY.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import DesignError
+from ..pedigree import Pedigree
+from ..relationships import Relationship
+from . import grm, pedblocks
+from .genotypes import Genotypes, from_frame
+from .inverse import apy_inverse, cholesky_inverse, choose_core
+from .qc import QCReport, quality_control
+
+SINGULAR_HINT = (": G is singular (fewer informative SNPs than animals, or identical genotypes); "
+                 "blend it with A22, e.g. blend=0.05 (BLUPF90's AlphaBeta 0.95 0.05), or give ridge=")
+
+
+@dataclass(frozen=True, eq=False)
+class GenomicMatrices:
+    """What was built: the genotypes after QC and its report, allele frequencies, Gw and its inverse,
+    log|Gw|, A22 (None without a pedigree) and the tuning (a, b) if tuned."""
+
+    genotypes: Genotypes
+    qc: QCReport | None
+    freq: np.ndarray
+    G: np.ndarray
+    Ginv: np.ndarray
+    logdet_G: float
+    A22: np.ndarray | None
+    tuning: tuple[float, float] | None
+
+
+class _GenomicBase:
+    """Options shared by GBLUP and SingleStep (see their docstrings)."""
+
+    def __init__(self, genotypes, pedigree, blend, method, freq, tune, ridge, apy_core, qc, seed):
+        self.genotypes, self.pedigree, self.blend, self.method = genotypes, pedigree, float(blend), method
+        self.freq, self.tune, self.ridge, self.apy_core, self.qc, self.seed = freq, tune, ridge, apy_core, qc, seed
+        if pedigree is not None and not isinstance(pedigree, Pedigree):
+            raise DesignError("pedigree must be a Pedigree (hd.read_pedigree or hd.Pedigree.from_frame), "
+                              f"got {type(pedigree).__name__}")
+        self._built: dict = {}
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(blend={self.blend}, method={self.method}, tune={self.tune}, "
+                f"ridge={self.ridge}, apy_core={self.apy_core!r}, qc={self.qc})")
+
+    def _genotypes(self) -> Genotypes:
+        return from_frame(self.genotypes)
+
+    def matrices(self, pedigree: Pedigree | None) -> GenomicMatrices:
+        """Gw, its inverse and what led to them (computed once)."""
+        key = id(pedigree)
+        if key in self._built:
+            return self._built[key][0]
+        geno = self._genotypes()
+        report = None
+        if self.qc:
+            geno, report = quality_control(geno, pedigree)
+        blocks = pedblocks.pruned_blocks(pedigree, geno.ids) if pedigree is not None else None
+        freq = grm.allele_frequencies(geno) if self.freq is None else self._given_freq(geno)
+        G = grm.vanraden(geno, self.method, freq)
+        A22 = pedblocks.a22(blocks) if blocks is not None and (self.blend > 0 or self.tune) else None
+        Gw = grm.blend(G, A22, self.blend)
+        if self.ridge:
+            Gw[np.diag_indices_from(Gw)] += self.ridge
+        tuning = None
+        if self.tune:
+            if A22 is None:
+                raise DesignError("tune=True matches G to A22 and needs a pedigree")
+            Gw, a, b = grm.tune(Gw, A22)
+            tuning = (a, b)
+        if self.apy_core is None:
+            Ginv, logdet = cholesky_inverse(Gw, "G", SINGULAR_HINT)
+        else:
+            Ginv, logdet = apy_inverse(Gw, self._core(geno), "G")
+        out = GenomicMatrices(geno, report, freq, Gw, Ginv, logdet, A22, tuning)
+        self._built[key] = (out, blocks)
+        return out
+
+    def _given_freq(self, geno: Genotypes) -> np.ndarray:
+        """The user's allele frequencies (one per SNP of the input, or a Series by SNP) for the SNPs kept."""
+        f = self.freq
+        if not isinstance(f, pd.Series):
+            f = pd.Series(np.asarray(f, dtype=float), index=self._genotypes().snps)
+        return f.reindex(geno.snps).to_numpy(dtype=float)
+
+    def _core(self, geno: Genotypes) -> np.ndarray:
+        core = self.apy_core
+        if isinstance(core, (int, np.integer)):
+            return choose_core(geno.n, core, self.seed)
+        pos = geno.index.get_indexer(pd.Index(np.asarray(core)).map(str))
+        if np.any(pos < 0):
+            raise DesignError(f"APY core animals not among the genotyped: {list(np.asarray(core)[pos < 0])[:10]}")
+        return pos
+
+
+def _dense_as_csc(M: np.ndarray) -> sp.csc_matrix:
+    """A dense symmetric matrix as CSC with every entry stored (int32 indices)."""
+    n = M.shape[0]
+    indptr = np.arange(0, n * n + 1, n, dtype=np.int64 if n * n >= 2**31 else np.int32)
+    indices = np.tile(np.arange(n, dtype=np.int32), n)
+    return sp.csc_matrix((np.asfortranarray(M).ravel(order="F"), indices, indptr), shape=(n, n))
+
+
+class GBLUP(_GenomicBase):
+    """GBLUP relationships over the genotyped animals: K = Gw (VanRaden G after QC, blended, ridged, tuned).
+
+    genotypes: DataFrame (index = ids, 0/1/2 columns, NaN missing) or Genotypes; pedigree: for blending
+    with A22 (otherwise blending is with I) and Mendelian-conflict QC; blend: weight of A22 (or I);
+    method: VanRaden 1 or 2; freq: allele frequencies (default from the genotyped animals after QC);
+    tune: match the means of Gw to A22; ridge: added to the diagonal (Mrode's examples use 0.01);
+    apy_core: number of core animals (random, ``seed``) or their ids, for the APY inverse; qc: PREGSF90's
+    default quality control.
+    """
+
+    def __init__(self, genotypes, blend=0.05, pedigree=None, *, method=1, freq=None, tune=False, ridge=0.0,
+                 apy_core=None, qc=True, seed=0):
+        super().__init__(genotypes, pedigree, blend, method, freq, tune, ridge, apy_core, qc, seed)
+
+    def relationship(self, levels=None) -> Relationship:
+        """K^-1 = Gw^-1 over the genotyped animals and log|Gw|."""
+        m = self.matrices(self.pedigree)
+        return Relationship(Kinv=_dense_as_csc(m.Ginv), ids=pd.Index(m.genotypes.ids), logdet_K=m.logdet_G)
+
+
+class SingleStep(_GenomicBase):
+    """Single-step relationships H over the pedigree (Aguilar et al. 2010, Christensen and Lund 2010):
+    H^-1 = A^-1 + [0 0; 0 Gw^-1 - A22^-1]. Options as GBLUP; tune defaults to True (PREGSF90's tunedG)."""
+
+    def __init__(self, pedigree, genotypes, blend=0.05, *, method=1, freq=None, tune=True, ridge=0.0,
+                 apy_core=None, qc=True, seed=0):
+        super().__init__(genotypes, pedigree, blend, method, freq, tune, ridge, apy_core, qc, seed)
+
+    def relationship(self, levels=None) -> Relationship:
+        """H^-1 over the pedigree (pruned to the ancestors of ``levels`` and of the genotyped if given)."""
+        if not isinstance(self.pedigree, Pedigree):
+            raise DesignError("SingleStep needs a Pedigree (hd.read_pedigree or hd.Pedigree.from_frame)")
+        ped = self.pedigree
+        if levels is not None:
+            geno_ids = self._genotypes().ids
+            ped = ped.prune(np.concatenate([np.asarray(pd.Index(levels).map(str)), geno_ids]))
+        m = self.matrices(ped)
+        blocks = self._built[id(ped)][1]
+        A22inv, logdet_a22 = pedblocks.a22_inverse(blocks)
+        Ainv, ids = ped.ainverse()
+        pos = pedblocks.genotyped_positions(ped, m.genotypes.ids)
+        order = np.argsort(pos)
+        D = m.Ginv - A22inv
+        n = ped.n
+        block = _dense_as_csc(D[np.ix_(order, order)])
+        P = sp.csc_matrix((np.ones(pos.size), (pos[order], np.arange(pos.size))), shape=(n, pos.size))
+        Hinv = sp.csc_matrix(Ainv + P @ block @ P.T)
+        Hinv.sort_indices()
+        logdet_H = m.logdet_G + float(ped.logdet_a()) - logdet_a22
+        return Relationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H)
