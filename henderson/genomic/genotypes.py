@@ -116,7 +116,8 @@ def read_bed(path) -> Genotypes:
     except ImportError:
         raise ImportError("reading PLINK .bed files needs bed-reader: pip install 'henderson[genomic]'") from None
     with open_bed(str(path)) as bed:
-        codes = bed.read(dtype="int8")
+        codes = bed.read(dtype="int8")   # bed-reader's int8 missing value is -127
+        codes[codes == -127] = MISSING
         ids = normalize_ids(bed.iid)
         return Genotypes(np.ascontiguousarray(codes), ids, np.asarray(bed.sid, dtype=object),
                          np.asarray(bed.chromosome), np.asarray(bed.bp_position))

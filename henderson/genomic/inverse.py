@@ -11,6 +11,8 @@ from scipy.linalg import lapack
 
 from ..errors import DesignError, NotPositiveDefiniteError
 
+SINGULAR = 1e-10  # a Cholesky pivot below this times max(diag G): G is singular in double precision
+
 
 def cholesky_inverse(G: np.ndarray, what: str = "G", hint: str = "") -> tuple[np.ndarray, float]:
     """(G^-1, log|G|) by Cholesky; NotPositiveDefiniteError naming ``what`` (and ``hint``) if G is not PD."""
@@ -18,6 +20,11 @@ def cholesky_inverse(G: np.ndarray, what: str = "G", hint: str = "") -> tuple[np
     if info > 0:
         raise NotPositiveDefiniteError(f"{what} is not positive definite (leading minor {info} of "
                                        f"{G.shape[0]} is not positive){hint}")
+    pivots = np.diag(L) ** 2
+    if info == 0 and pivots.size and pivots.min() <= SINGULAR * np.max(np.diag(G)):
+        k = int(np.argmin(pivots))
+        raise NotPositiveDefiniteError(f"{what} is numerically singular (pivot {k} of {G.shape[0]} is "
+                                       f"{pivots[k] / np.max(np.diag(G)):.3g} x its largest diagonal){hint}")
     if info < 0:
         raise ValueError(f"dpotrf: illegal argument {-info}")
     logdet = 2.0 * float(np.sum(np.log(np.diag(L))))

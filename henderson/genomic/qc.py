@@ -3,9 +3,9 @@
 Steps, in PREGSF90's order: SNP call rate (< 0.90 removed), animal call rate (< 0.90 removed), minor
 allele frequency (< 0.05 removed), monomorphic SNPs (removed; with MAF > 0 these are the SNPs MAF
 removes anyway, counted apart as PREGSF90 does), parent-progeny Mendelian conflicts (opposite homozygotes:
-SNPs whose conflict rate over the genotyped parent-progeny pairs exceeds ``snp_conflicts`` = 0.1 are
-removed, and pairs whose conflict rate exceeds ``pair_conflicts`` = 0.01 are reported and the
-progeny's genotype is removed, as BLUPF90's checkparentage), and duplicate genotypes (animals whose
+pairs whose conflict rate exceeds ``pair_conflicts`` = 0.01 are reported and the progeny's genotype is
+removed, as BLUPF90's checkparentage; then SNPs whose conflict rate over the remaining genotyped
+parent-progeny pairs exceeds ``snp_conflicts`` = 0.1 are removed), and duplicate genotypes (animals whose
 called genotypes are identical on >= 99.9 % of the SNPs both have called: reported, kept).
 """
 from __future__ import annotations
@@ -102,12 +102,6 @@ def quality_control(geno: Genotypes, pedigree=None, call_rate_snp=0.90, call_rat
     pairs = pairs[keep_a[pairs[:, 0]] & keep_a[pairs[:, 1]]] if pairs.size else pairs
     if pairs.size:
         opp, both = _conflicts(codes[:, keep_s], pairs)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            snp_rate = opp.sum(axis=0) / np.maximum(both.sum(axis=0), 1)
-        bad_snp = np.zeros(geno.m, bool)
-        bad_snp[np.flatnonzero(keep_s)[snp_rate > snp_conflicts]] = True
-        record(f"Mendelian conflicts, SNP rate > {snp_conflicts}", snps_out=bad_snp)
-        opp, both = _conflicts(codes[:, keep_s], pairs)
         pair_rate = opp.sum(axis=1) / np.maximum(both.sum(axis=1), 1)
         bad = pair_rate > pair_conflicts
         details["Mendelian conflicts: pairs (progeny, parent)"] = [
@@ -115,6 +109,12 @@ def quality_control(geno: Genotypes, pedigree=None, call_rate_snp=0.90, call_rat
         out = np.zeros(geno.n, bool)
         out[pairs[bad, 0]] = True
         record(f"Mendelian conflicts, pair rate > {pair_conflicts}", animals_out=out)
+        pairs = pairs[keep_a[pairs[:, 0]]]
+        opp, both = _conflicts(codes[:, keep_s], pairs)
+        snp_rate = opp.sum(axis=0) / np.maximum(both.sum(axis=0), 1)
+        bad_snp = np.zeros(geno.m, bool)
+        bad_snp[np.flatnonzero(keep_s)[snp_rate > snp_conflicts]] = True
+        record(f"Mendelian conflicts, SNP rate > {snp_conflicts}", snps_out=bad_snp)
     else:
         rows.append(("Mendelian conflicts (no genotyped parent-progeny pairs)", 0, 0,
                      int(keep_s.sum()), int(keep_a.sum())))
