@@ -9,6 +9,8 @@ from .grm import allele_frequencies, blend, tune, vanraden
 from .inverse import apy_inverse, cholesky_inverse
 from .qc import QCReport, quality_control
 from .relationship import GBLUP, SingleStep
+from .snp import manhattan, snp_effects, windows
 
 __all__ = ["Genotypes", "from_frame", "read_bed", "read_genotypes", "allele_frequencies", "vanraden", "blend",
-           "tune", "apy_inverse", "cholesky_inverse", "QCReport", "quality_control", "GBLUP", "SingleStep"]
+           "tune", "apy_inverse", "cholesky_inverse", "QCReport", "quality_control", "GBLUP", "SingleStep",
+           "snp_effects", "windows", "manhattan"]

@@ -52,6 +52,7 @@ class _GenomicBase:
             raise DesignError("pedigree must be a Pedigree (hd.read_pedigree or hd.Pedigree.from_frame), "
                               f"got {type(pedigree).__name__}")
         self._built: dict = {}
+        self._last: GenomicMatrices | None = None
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(blend={self.blend}, method={self.method}, tune={self.tune}, "
@@ -64,7 +65,8 @@ class _GenomicBase:
         """Gw, its inverse and what led to them (computed once)."""
         key = id(pedigree)
         if key in self._built:
-            return self._built[key][0]
+            self._last = self._built[key][0]
+            return self._last
         geno = self._genotypes()
         report = None
         if self.qc:
@@ -88,7 +90,14 @@ class _GenomicBase:
             Ginv, logdet = apy_inverse(Gw, self._core(geno), "G")
         out = GenomicMatrices(geno, report, freq, Gw, Ginv, logdet, A22, tuning)
         self._built[key] = (out, blocks)
+        self._last = out
         return out
+
+    def built(self) -> GenomicMatrices:
+        """The matrices of the last model this relationship entered (QC'd genotypes, Gw, Gw^-1...)."""
+        if self._last is None:
+            raise DesignError(f"{type(self).__name__} has not been used in a Model yet")
+        return self._last
 
     def _given_freq(self, geno: Genotypes) -> np.ndarray:
         """The user's allele frequencies (one per SNP of the input, or a Series by SNP) for the SNPs kept."""

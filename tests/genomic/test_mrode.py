@@ -73,3 +73,19 @@ def test_example_12_2_apy(mrode):
     np.testing.assert_allclose(u.loc[[str(i) for i in range(13, 27)]],
                                [0.065, 0.119, 0.030, 0.365, -0.471, -0.244, -0.055, -0.220, 0.010, 0.127, -0.229,
                                 0.097, -0.007, 0.363], atol=TOL)
+
+
+def test_example_11_4_snp_effects_back_solved(mrode, tmp_path):
+    ped, geno, data = mrode
+    gb = hd.GBLUP(geno, blend=0.0, ridge=0.01, qc=False)
+    r = hd.Model("dyd ~ 1 + (1|id)", data, relationships={"id": gb}).solve(VARIANCES)
+    eff = hd.genomic.snp_effects(r, gb)
+    np.testing.assert_allclose(eff["effect"], [0.087, -0.311, 0.262, -0.080, 0.110, 0.139, 0.000, 0.001, -0.061,
+                                               -0.016], atol=TOL)
+    assert eff["var_share"].sum() == pytest.approx(100.0)
+    win = hd.genomic.windows(r, gb, size=5)
+    assert list(win["n_snps"]) == [5, 5] and list(win["first_snp"]) == ["snp1", "snp6"]
+    assert hd.genomic.windows(r, gb, size=10)["var_share"].tolist() == pytest.approx([100.0])
+    pytest.importorskip("matplotlib")
+    hd.genomic.manhattan(eff, tmp_path / "manhattan.png")
+    assert (tmp_path / "manhattan.png").read_bytes()[:4] == b"\x89PNG"
