@@ -21,10 +21,12 @@ FIELDS = {
     "ordering": str,
     "pedigree_unknown": list, "pedigree_sire_as_dam": str, "pedigree_parents_not_listed": str,
     "pedigree_sep": str, "pedigree_header": str, "pedigree_columns": str,
+    "genotypes": str, "genomic": str, "blend": float, "tune": bool, "apy_core": int, "genomic_qc": bool,
 }
+GENOMIC = ("ssgblup", "gblup")  # values of the job key ``genomic`` (with ``genotypes``: a .bed or CSV file)
 PEDIGREE_OPTIONS = ("pedigree_unknown", "pedigree_sire_as_dam", "pedigree_parents_not_listed", "pedigree_sep",
                     "pedigree_header", "pedigree_columns")  # command-line flags with these dests set these keys
-PATHS = ("data", "pedigree", "out")
+PATHS = ("data", "pedigree", "out", "genotypes")
 DEFAULTS = {"method": Options.method, "algorithm": Options.algorithm, "pedigree_term": "id", "pedigree_id": "id",
             "pedigree_sire": "sire", "pedigree_dam": "dam", "factors": [], "scale": []}
 
@@ -127,6 +129,7 @@ def finish(job: dict, file) -> dict:
         raise JobFileError(file, f"method must be {' or '.join(METHODS)}, got {job['method']!r}")
     if job.get("ordering") is not None and job["ordering"] not in ORDERINGS:
         raise JobFileError(file, f"ordering must be one of {', '.join(ORDERINGS)}, got {job['ordering']!r}")
+    _check_genomic(job, file)
     job["algorithm"] = job["algorithm"].lower()
     if job["algorithm"] not in ALGORITHMS:
         raise JobFileError(file, f"algorithm must be {' or '.join(ALGORITHMS)}, got {job['algorithm']!r}")
@@ -218,3 +221,18 @@ def load_batch(path) -> tuple[list[dict], dict]:
         result.append(finish(resolve_paths(j, path.parent), path))
     workers = raw.get("workers")
     return result, {"out": str(out_dir), "workers": workers, "cluster": raw.get("cluster")}
+
+
+def _check_genomic(job: dict, file) -> None:
+    """``genotypes`` and ``genomic`` come together; single-step needs a pedigree; blend in [0, 1)."""
+    if not job.get("genotypes") and not job.get("genomic"):
+        return
+    if not job.get("genotypes") or not job.get("genomic"):
+        raise JobFileError(file, "keys 'genotypes' (a .bed or CSV file) and 'genomic' (ssgblup or gblup) go together")
+    job["genomic"] = job["genomic"].lower()
+    if job["genomic"] not in GENOMIC:
+        raise JobFileError(file, f"genomic must be one of {', '.join(GENOMIC)}, got {job['genomic']!r}")
+    if job["genomic"] == "ssgblup" and not job.get("pedigree"):
+        raise JobFileError(file, "genomic = 'ssgblup' needs a pedigree")
+    if not 0.0 <= job.get("blend", 0.05) < 1.0:
+        raise JobFileError(file, f"blend must lie in [0, 1), got {job['blend']!r}")

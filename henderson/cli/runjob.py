@@ -103,7 +103,22 @@ def load_inputs(job: dict):
                 raise InputProblem(job["data"], f"pedigree term {term!r} is not a column of the data")
             ped.positions(df[term].dropna().unique())  # PedigreeError naming the animals not in the pedigree
         rels = {term: ped}
+    if job.get("genotypes"):
+        rels = {term: _genomic(job, rels[term] if rels else None)}
     return df, rels
+
+
+def _genomic(job: dict, ped):
+    """The job's hd.SingleStep or hd.GBLUP (keys genotypes, genomic, blend, tune, apy_core, genomic_qc)."""
+    from ..genomic import GBLUP, SingleStep, read_genotypes
+    with _Stage(job["genotypes"]):
+        geno = read_genotypes(job["genotypes"], id=job.get("pedigree_id") or "id")
+    options = {"blend": job.get("blend", 0.05), "apy_core": job.get("apy_core"), "qc": job.get("genomic_qc", True)}
+    if job.get("tune") is not None:
+        options["tune"] = job["tune"]
+    if job["genomic"] == "ssgblup":
+        return SingleStep(ped, geno, **options)
+    return GBLUP(geno, pedigree=ped, **options)
 
 
 def fit_job(job: dict, callback=None):
@@ -127,7 +142,7 @@ def fit_job(job: dict, callback=None):
 
 def inputs_of(job: dict, protect=()) -> list[str]:
     """The files a job reads (data, pedigree) and ``protect``: what its output folder must not hold."""
-    return [f for f in [job.get("data"), job.get("pedigree"), *protect] if f]
+    return [f for f in [job.get("data"), job.get("pedigree"), job.get("genotypes"), *protect] if f]
 
 
 def run_job(job: dict, callback=None, raise_internal: bool = False, fingerprint: dict | None = None,
