@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit, prange
 from scipy.linalg import blas
 
 from ..errors import DesignError
@@ -38,18 +39,51 @@ def _check_freq(geno: Genotypes, p) -> np.ndarray:
     return p
 
 
-def _syrk_f32(codes: np.ndarray, start: int, stop: int, C: np.ndarray) -> None:
-    """C += M0 M0' over SNPs start:stop (lower triangle), exact integers in float32."""
-    block = codes[:, start:stop].astype(np.float32)
-    block[block < 0] = 0.0
-    blas.ssyrk(1.0, block, beta=1.0, c=C, lower=1, overwrite_c=1)
+def _missing_indicator(codes: np.ndarray) -> sp.csr_matrix:
+    """Mis: 1 where a genotype is missing (sparse, animals x SNPs)."""
+    rows, cols = np.nonzero(codes == MISSING)
+    return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=codes.shape)
 
 
-def _m0m0t(codes: np.ndarray) -> np.ndarray:
-    """M0 M0' (float64, full symmetric) by exact single-precision blocks."""
+@njit(cache=True, parallel=True)
+def _missing_cross(BT: np.ndarray, rowptr: np.ndarray, cols: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+    """out[i, :] += sum over the missing SNPs j of animal i (cols[rowptr[i]:rowptr[i+1]], block positions)
+    of c_j M0[:, j]; BT is the block of M0 transposed (SNPs x animals, C order: each SNP contiguous)."""
+    n = out.shape[0]
+    for i in prange(n):
+        for k in range(rowptr[i], rowptr[i + 1]):
+            j = cols[k]
+            cj = c[j]
+            for a in range(n):
+                out[i, a] += cj * BT[j, a]
+
+
+def _block_f32(codes: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """SNPs start:stop of M0 (0 at missing) as float32, SNPs x animals in Fortran order (each animal's
+    SNPs contiguous: what ssyrk takes without a copy)."""
+    BT = codes[:, start:stop].T.astype(np.float32)
+    BT[BT < 0] = 0.0
+    return BT
+
+
+def centered_crossproduct(geno: Genotypes, p: np.ndarray) -> np.ndarray:
+    """Z Z' with Z = K o (M - 1 c'), c = 2p, K the indicator of called genotypes (missing at their mean).
+
+    Z = M0 - K diag(c) with K = 1 1' - Mis, so
+    Z Z' = M0 M0' - M0 c 1' - 1 c'M0' + X + X' + K diag(c^2) K' with X = Mis diag(c) M0',
+    K diag(c^2) K' = (c'c) 1 1' - 1 (Mis c^2)' - (Mis c^2) 1' + Mis diag(c^2) Mis'.
+    One pass over blocks of SNPs: M0 M0' by ssyrk in float32 (exact integers, see the module docstring,
+    summed in float64 every EXACT_SNPS_FLOAT32 SNPs), M0 c in float64, X by a parallel kernel over the
+    missing genotypes.
+    """
+    codes = geno.codes
     n, m = codes.shape
-    total = np.zeros((n, n), dtype=np.float64)
+    c = 2.0 * p
+    total = np.zeros((n, n))
     C = np.zeros((n, n), dtype=np.float32, order="F")
+    M0c = np.zeros(n)
+    X = np.zeros((n, n))
+    Mis = _missing_indicator(codes)
     done = 0
     for start in range(0, m, BLOCK):
         stop = min(start + BLOCK, m)
@@ -57,50 +91,50 @@ def _m0m0t(codes: np.ndarray) -> np.ndarray:
             total += C
             C[:] = 0.0
             done = start
-        _syrk_f32(codes, start, stop, C)
+        BT = _block_f32(codes, start, stop)
+        blas.ssyrk(1.0, BT, beta=1.0, c=C, trans=1, lower=1, overwrite_c=1)
+        M0c += c[start:stop] @ BT.astype(np.float64)
+        if Mis.nnz:
+            sub = Mis[:, start:stop].tocsr()
+            _missing_cross(np.ascontiguousarray(BT), sub.indptr.astype(np.int64), sub.indices.astype(np.int64),
+                           c[start:stop].astype(np.float64), X)
     total += C
     del C
-    lower = np.tril(total, -1)
-    total += lower.T
-    return total
-
-
-def _missing_indicator(codes: np.ndarray) -> sp.csr_matrix:
-    rows, cols = np.nonzero(codes == MISSING)
-    return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=codes.shape)
-
-
-def centered_crossproduct(geno: Genotypes, p: np.ndarray) -> np.ndarray:
-    """Z Z' with Z = K o (M - 1 c'), c = 2p, K the indicator of called genotypes (missing at their mean).
-
-    Z = M0 - K diag(c) with K = 1 1' - Mis, so
-    Z Z' = M0 M0' - M0 c 1' - 1 c'M0' + Mis diag(c) M0' + M0 diag(c) Mis' + K diag(c^2) K'.
-    """
-    codes = geno.codes
-    c = 2.0 * p
-    ZZ = _m0m0t(codes)
-    M0c = np.zeros(geno.n)
-    for start in range(0, geno.m, BLOCK):
-        block = codes[:, start:start + BLOCK].astype(np.float64)
-        block[block < 0] = 0.0
-        M0c += block @ c[start:start + BLOCK]
+    ZZ = symmetrize_lower(total)
     ZZ -= M0c[:, None]
     ZZ -= M0c[None, :]
     ZZ += c @ c
-    Mis = _missing_indicator(codes)
     if Mis.nnz:
-        MisC = Mis @ sp.diags(c)                          # n x m sparse
-        cross = np.zeros((geno.n, geno.n))
-        for start in range(0, geno.m, BLOCK):
-            block = codes[:, start:start + BLOCK].astype(np.float64)
-            block[block < 0] = 0.0
-            cross += (MisC[:, start:start + BLOCK] @ block.T)
-        ZZ += cross + cross.T
+        ZZ += X
+        ZZ += X.T
+        del X
         mc2 = Mis @ (c * c)
         ZZ -= mc2[:, None]
         ZZ -= mc2[None, :]
-        ZZ += (MisC @ MisC.T).toarray()
+        MisC = Mis @ sp.diags(c)
+        S = (MisC @ MisC.T).tocoo()
+        ZZ[S.row, S.col] += S.data
     return ZZ
+
+
+def symmetrize_lower(A: np.ndarray, block: int = 2048) -> np.ndarray:
+    """A with its strict upper triangle overwritten by the lower one, in place (blocks: no n x n temporary)."""
+    n = A.shape[0]
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        A[i0:i1, i0:i1] = np.tril(A[i0:i1, i0:i1]) + np.tril(A[i0:i1, i0:i1], -1).T
+        A[i0:i1, i1:] = A[i1:, i0:i1].T
+    return A
+
+
+def m0m0t(codes: np.ndarray) -> np.ndarray:
+    """M0 M0' (float64) by the same exact float32 blocks (for checks and benchmarks)."""
+    n, m = codes.shape
+    C = np.zeros((n, n), dtype=np.float32, order="F")
+    for start in range(0, m, BLOCK):
+        blas.ssyrk(1.0, _block_f32(codes, start, min(start + BLOCK, m)), beta=1.0, c=C, trans=1, lower=1,
+                   overwrite_c=1)
+    return symmetrize_lower(C.astype(np.float64))
 
 
 def vanraden(geno: Genotypes, method: int = 1, p=None) -> np.ndarray:
@@ -127,7 +161,7 @@ def vanraden(geno: Genotypes, method: int = 1, p=None) -> np.ndarray:
             block[geno.codes[:, start:stop] == MISSING] = 0.0
             block *= w[start:stop]
             blas.dsyrk(1.0, block, beta=1.0, c=G, lower=1, overwrite_c=1)
-        G = np.tril(G) + np.tril(G, -1).T
+        G = symmetrize_lower(G)
         return G / geno.m
     raise DesignError(f"VanRaden method must be 1 or 2, got {method!r}")
 

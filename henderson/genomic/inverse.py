@@ -10,6 +10,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from ..errors import DesignError, NotPositiveDefiniteError
+from .grm import symmetrize_lower
 
 SINGULAR = 1e-10  # a Cholesky pivot below this times max(diag G): G is singular in double precision
 
@@ -31,9 +32,7 @@ def cholesky_inverse(G: np.ndarray, what: str = "G", hint: str = "") -> tuple[np
     inv, info = lapack.dpotri(L, lower=1, overwrite_c=1)
     if info != 0:
         raise NotPositiveDefiniteError(f"{what} is singular (dpotri info {info}){hint}")
-    lower = np.tril(inv, -1)
-    inv = np.tril(inv) + lower.T
-    return inv, logdet
+    return symmetrize_lower(inv), logdet
 
 
 def apy_inverse(G: np.ndarray, core: np.ndarray, what: str = "G") -> tuple[np.ndarray, float]:
