@@ -124,6 +124,18 @@ def _dense_as_csc(M: np.ndarray) -> sp.csc_matrix:
     return sp.csc_matrix((np.asfortranarray(M).ravel(order="F"), indices, indptr), shape=(n, n))
 
 
+def _scattered(D: np.ndarray, pos: np.ndarray, n: int) -> sp.csc_matrix:
+    """The n x n CSC matrix holding the dense symmetric D at rows and columns ``pos`` (built directly)."""
+    order = np.argsort(pos)
+    rows = pos[order].astype(np.int32)
+    k = rows.size
+    counts = np.zeros(n, dtype=np.int64)
+    counts[rows] = k
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    data = np.asfortranarray(D[np.ix_(order, order)]).ravel(order="F")
+    return sp.csc_matrix((data, np.tile(rows, k), indptr), shape=(n, n))
+
+
 class GBLUP(_GenomicBase):
     """GBLUP relationships over the genotyped animals: K = Gw (VanRaden G after QC, blended, ridged, tuned).
 
@@ -166,12 +178,7 @@ class SingleStep(_GenomicBase):
         A22inv, logdet_a22 = pedblocks.a22_inverse(blocks)
         Ainv, ids = ped.ainverse()
         pos = pedblocks.genotyped_positions(ped, m.genotypes.ids)
-        order = np.argsort(pos)
-        D = m.Ginv - A22inv
-        n = ped.n
-        block = _dense_as_csc(D[np.ix_(order, order)])
-        P = sp.csc_matrix((np.ones(pos.size), (pos[order], np.arange(pos.size))), shape=(n, pos.size))
-        Hinv = sp.csc_matrix(Ainv + P @ block @ P.T)
+        Hinv = sp.csc_matrix(Ainv + _scattered(m.Ginv - A22inv, pos, ped.n))
         Hinv.sort_indices()
         logdet_H = m.logdet_G + float(ped.logdet_a()) - logdet_a22
         return Relationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H)
