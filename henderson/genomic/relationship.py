@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import DesignError
+from ..ids import normalize_ids
 from ..pedigree import Pedigree
 from ..relationships import Relationship
 from . import grm, pedblocks
@@ -172,7 +173,7 @@ class SingleStep(_GenomicBase):
         ped = self.pedigree
         if levels is not None:
             geno_ids = self._genotypes().ids
-            ped = ped.prune(np.concatenate([np.asarray(pd.Index(levels).map(str)), geno_ids]))
+            ped = ped.prune(np.concatenate([normalize_ids(levels), geno_ids]))
         m = self.matrices(ped)
         blocks = self._built[id(ped)][1]
         A22inv, logdet_a22 = pedblocks.a22_inverse(blocks)
