@@ -20,14 +20,14 @@ _LAZY = {
     "LRTResult": ".inference", "aic_table": ".inference", "lrt": ".inference",
     "FitResult": ".fitted",
     "simulate": ".simulate",
-    "GBLUP": ".genomic", "SingleStep": ".genomic",
+    "GBLUP": ".genomic", "SingleStep": ".genomic", "ParentGroups": ".genomic",
     "AliasedColumnsWarning": ".errors", "ConvergenceError": ".errors", "ConvergenceWarning": ".errors",
     "DesignError": ".errors", "HendersonError": ".errors", "MissingDataWarning": ".errors",
     "NotPositiveDefiniteError": ".errors", "PedigreeError": ".errors", "PedigreeWarning": ".errors",
 }
 _SUBMODULES = ("datasets", "genomic")
 
-__all__ = ["datasets", "genomic", "GBLUP", "SingleStep",
+__all__ = ["datasets", "genomic", "GBLUP", "SingleStep", "ParentGroups",
            "Model", "fit", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree",
            "FitResult", "HendersonError", "DesignError", "PedigreeError", "NotPositiveDefiniteError",
            "ConvergenceError", "ConvergenceWarning", "AliasedColumnsWarning", "MissingDataWarning",

@@ -103,6 +103,10 @@ class Model:
         opts = Options(method=method, algorithm=algorithm, max_iter=max_iter, tol=tol, tol_change=tol_change,
                        em_start=em_start, ddf=ddf, callback=callback)
         check_identifiable(self.design.n, self.design.terms, set(self.relationships))
+        fixed_levels = [k for k, r in self.relationships.items() if not np.isfinite(r.logdet_K)]
+        if fixed_levels:  # unknown parent groups (henderson.genomic.upg): BLUP at known variances only
+            raise DesignError(f"the relationships of {fixed_levels} hold fixed levels (parent groups) and have no "
+                              f"REML likelihood: use solve(variances) with variances estimated without groups")
         obj = self.objective(opts.method)
         trace = run(obj, None if start is None else self.theta(start), opts)
         return from_trace(self, obj, trace, opts.algorithm, ddf=opts.ddf)
