@@ -6,6 +6,7 @@ import pytest
 
 import henderson as hd
 from henderson.genomic import pedblocks
+from tests.genomic.simulated import small_population
 from tests.oracles import tabular_a
 
 VAR = {"id": 0.4, "Residual": 0.6}
@@ -141,3 +142,21 @@ def test_apy_matches_its_definition(population):
     Gapy = Tinv @ np.block([[Gcc, np.zeros((core.size, non.size))], [np.zeros((non.size, core.size)), Mnn]]) @ Tinv.T
     np.testing.assert_allclose(inv[np.ix_(o, o)], np.linalg.inv(Gapy), rtol=1e-8, atol=1e-8)
     assert logdet == pytest.approx(np.linalg.slogdet(Gapy)[1], rel=1e-10)
+
+
+def test_reml_fit_with_h_reaches_the_dense_reml_maximum():
+    _, ped, geno, data = small_population(n=300, genotyped=60, n_snps=500, seed=7)  # REML interior optimum
+    ss = hd.SingleStep(ped, geno, blend=0.05, qc=False)
+    r = hd.Model("y ~ 0 + hy + (1|id)", data, relationships={"id": ss}).fit()
+    est = r.variance_components.set_index("group")["estimate"]
+    H, _ = dense_h(ped, geno.index.astype(str), ss.built().G)
+    _, X, Z = dense_mme(data, ped.ids, H, VAR)
+    y = data["y"].to_numpy()
+
+    def ll(a, e):
+        return dense_reml_loglik(y, X, Z, H, {"id": a, "Residual": e})
+
+    best = ll(est["id"], est["Residual"])
+    assert r.loglik == pytest.approx(best, rel=1e-10)
+    for da, de in ((1e-4, 0), (-1e-4, 0), (0, 1e-4), (0, -1e-4)):
+        assert ll(est["id"] + da, est["Residual"] + de) < best
