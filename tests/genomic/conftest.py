@@ -1,7 +1,6 @@
-"""The small simulated population of tests/genomic/simulated.py as a module fixture."""
+"""The small simulated population of tests/genomic/genomic_population.py as a module fixture."""
 import pytest
-
-from tests.genomic.simulated import small_population
+from genomic_population import small_population
 
 
 @pytest.fixture(scope="module")

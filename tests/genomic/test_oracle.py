@@ -3,11 +3,11 @@ the REML log-likelihood by its dense formula; APY with every animal core."""
 import numpy as np
 import pandas as pd
 import pytest
+from genomic_population import small_population
+from oracles import tabular_a
 
 import henderson as hd
 from henderson.genomic import pedblocks
-from tests.genomic.simulated import small_population
-from tests.oracles import tabular_a
 
 VAR = {"id": 0.4, "Residual": 0.6}
 

@@ -3,9 +3,9 @@ fixed effects: y = x b + Z Q g + Z u + e, u ~ N(0, A s2a); henderson's animal so
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import tabular_a
 
 import henderson as hd
-from tests.oracles import tabular_a
 
 VAR = {"id": 0.4, "Residual": 0.6}
 
