@@ -74,20 +74,21 @@ def centered_crossproduct(geno: Genotypes, p: np.ndarray) -> np.ndarray:
     K diag(c^2) K' = (c'c) 1 1' - 1 (Mis c^2)' - (Mis c^2) 1' + Mis diag(c^2) Mis'.
     One pass over blocks of SNPs: M0 M0' by ssyrk in float32 (exact integers, see the module docstring,
     summed in float64 every EXACT_SNPS_FLOAT32 SNPs), M0 c in float64, X by a parallel kernel over the
-    missing genotypes.
+    missing genotypes into the same float64 array. Memory: n^2 doubles + n^2 singles + one block.
     """
     codes = geno.codes
     n, m = codes.shape
     c = 2.0 * p
-    total = np.zeros((n, n))
+    total = np.zeros((n, n))             # X (full) during the loop, then + lower(M0 M0')
     C = np.zeros((n, n), dtype=np.float32, order="F")
     M0c = np.zeros(n)
-    X = np.zeros((n, n))
+    diag = np.zeros(n)                   # diagonal of M0 M0'
     Mis = _missing_indicator(codes)
     done = 0
     for start in range(0, m, BLOCK):
         stop = min(start + BLOCK, m)
         if stop - done > EXACT_SNPS_FLOAT32:
+            diag += np.diag(C)
             total += C
             C[:] = 0.0
             done = start
@@ -97,17 +98,16 @@ def centered_crossproduct(geno: Genotypes, p: np.ndarray) -> np.ndarray:
         if Mis.nnz:
             sub = Mis[:, start:stop].tocsr()
             _missing_cross(np.ascontiguousarray(BT), sub.indptr.astype(np.int64), sub.indices.astype(np.int64),
-                           c[start:stop].astype(np.float64), X)
+                           c[start:stop].astype(np.float64), total)
+    diag += np.diag(C)
     total += C
     del C
-    ZZ = symmetrize_lower(total)
+    ZZ = symmetric_sum(total)              # lower(M0M0') + its transpose + X + X': the diagonal twice
+    ZZ[np.diag_indices(n)] -= diag
     ZZ -= M0c[:, None]
     ZZ -= M0c[None, :]
     ZZ += c @ c
     if Mis.nnz:
-        ZZ += X
-        ZZ += X.T
-        del X
         mc2 = Mis @ (c * c)
         ZZ -= mc2[:, None]
         ZZ -= mc2[None, :]
@@ -115,6 +115,20 @@ def centered_crossproduct(geno: Genotypes, p: np.ndarray) -> np.ndarray:
         S = (MisC @ MisC.T).tocoo()
         ZZ[S.row, S.col] += S.data
     return ZZ
+
+
+def symmetric_sum(A: np.ndarray, block: int = 2048) -> np.ndarray:
+    """A + A' in place, by blocks (no n x n temporary)."""
+    n = A.shape[0]
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        A[i0:i1, i0:i1] += A[i0:i1, i0:i1].T.copy()
+        for j0 in range(i1, n, block):
+            j1 = min(j0 + block, n)
+            s = A[i0:i1, j0:j1] + A[j0:j1, i0:i1].T
+            A[i0:i1, j0:j1] = s
+            A[j0:j1, i0:i1] = s.T
+    return A
 
 
 def symmetrize_lower(A: np.ndarray, block: int = 2048) -> np.ndarray:

@@ -160,3 +160,24 @@ def test_reml_fit_with_h_reaches_the_dense_reml_maximum():
     assert r.loglik == pytest.approx(best, rel=1e-10)
     for da, de in ((1e-4, 0), (-1e-4, 0), (0, 1e-4), (0, -1e-4)):
         assert ll(est["id"] + da, est["Residual"] + de) < best
+
+
+def test_g_over_many_blocks_and_float32_flushes(population, monkeypatch):
+    from henderson.genomic import grm
+    monkeypatch.setattr(grm, "BLOCK", 32)
+    monkeypatch.setattr(grm, "EXACT_SNPS_FLOAT32", 70)     # flush the float32 sum every few blocks
+    _, _, geno, _ = population
+    codes = geno.to_numpy().astype(np.int8)
+    codes = codes[:, (codes.min(axis=0) < codes.max(axis=0))]
+    codes[np.random.default_rng(3).random(codes.shape) < 0.05] = -1
+    g = hd.genomic.Genotypes(codes, geno.index.to_numpy().astype(object),
+                             np.array([f"s{j}" for j in range(codes.shape[1])], dtype=object))
+    np.testing.assert_allclose(hd.genomic.vanraden(g, 1), dense_g(codes, 1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hd.genomic.vanraden(g, 2), dense_g(codes, 2), rtol=1e-12, atol=1e-12)
+
+
+def test_blocked_symmetric_helpers():
+    from henderson.genomic import grm
+    A = np.random.default_rng(4).normal(size=(11, 11))
+    np.testing.assert_array_equal(grm.symmetric_sum(A.copy(), block=4), A + A.T)
+    np.testing.assert_array_equal(grm.symmetrize_lower(A.copy(), block=4), np.tril(A) + np.tril(A, -1).T)
