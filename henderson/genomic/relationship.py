@@ -174,6 +174,8 @@ class SingleStep(_GenomicBase):
         if levels is not None:
             geno_ids = self._genotypes().ids
             ped = ped.prune(np.concatenate([normalize_ids(levels), geno_ids]))
+        if ("H", id(ped)) in self._built:
+            return self._built[("H", id(ped))]
         m = self.matrices(ped)
         blocks = self._built[id(ped)][1]
         A22inv, logdet_a22 = pedblocks.a22_inverse(blocks)
@@ -182,4 +184,6 @@ class SingleStep(_GenomicBase):
         Hinv = sp.csc_matrix(Ainv + _scattered(m.Ginv - A22inv, pos, ped.n))
         Hinv.sort_indices()
         logdet_H = m.logdet_G + float(ped.logdet_a()) - logdet_a22
-        return Relationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H)
+        out = Relationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H)
+        self._built[("H", id(ped))] = out
+        return out
