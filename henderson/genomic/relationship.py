@@ -90,7 +90,7 @@ class _GenomicBase:
         else:
             Ginv, logdet = apy_inverse(Gw, self._core(geno), "G")
         out = GenomicMatrices(geno, report, freq, Gw, Ginv, logdet, A22, tuning)
-        self._built[key] = (out, blocks)
+        self._built[key] = (out, blocks, pedigree)   # holding the pedigree keeps its id from being reused
         self._last = out
         return out
 
@@ -185,5 +185,5 @@ class SingleStep(_GenomicBase):
         Hinv.sort_indices()
         logdet_H = m.logdet_G + float(ped.logdet_a()) - logdet_a22
         out = Relationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H)
-        self._built[("H", id(ped))] = out
+        self._built[("H", id(ped))] = out   # ped is held by the matrices entry of the same key
         return out
