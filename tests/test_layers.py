@@ -1,7 +1,7 @@
 """The import-layers contract (ARCHITECTURE.md "Layers"): a module imports only from its own layer or below.
 
     cli, io, simulate, datasets, demo > model > fitted > inference > results > reml > mme > covariance
-    > relationships > formula, pedigree > linalg > ids, sorting, jitnotice, errors, options, distributions
+    > relationships, genomic > formula, pedigree > linalg > ids, sorting, jitnotice, errors, options, distributions
 
 Imports are read from the source with ast, including those inside functions (lazy imports count).
 """
@@ -19,7 +19,7 @@ LAYERS = [
     {"errors", "options", "ids", "jitnotice", "sorting", "distributions"},
     {"linalg"},
     {"formula", "pedigree"},
-    {"relationships"},
+    {"relationships", "genomic"},   # genomic builds Relationship values (GBLUP, SingleStep, ParentGroups)
     {"covariance"},
     {"mme"},
     {"reml"},

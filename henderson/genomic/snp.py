@@ -81,8 +81,12 @@ def windows(result, relationship, term: str = "id", size: int = 20) -> pd.DataFr
 def manhattan(effects: pd.DataFrame, path=None, figsize=(10, 4), dpi=100):
     """Manhattan plot of each SNP's share of variance (percent) along the genome, chromosomes alternately
     coloured; saved as PNG when ``path`` is given (needs matplotlib, the ``plot`` extra)."""
-    from ..inference.plots import _finish, _plt  # the plotting helpers (lazy: matplotlib is optional)
-    plt = _plt()
+    try:
+        import matplotlib
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the Manhattan plot needs matplotlib: pip install 'henderson[plot]'") from exc
     fig, ax = plt.subplots(figsize=figsize)
     chrom = effects["chrom"].astype(str).to_numpy()
     x = np.arange(len(effects))
@@ -94,4 +98,6 @@ def manhattan(effects: pd.DataFrame, path=None, figsize=(10, 4), dpi=100):
     ax.set_xlabel("chromosome")
     ax.set_ylabel("share of genetic variance (%)")
     fig.tight_layout()
-    return _finish(fig, path, dpi)
+    if path is not None:
+        fig.savefig(path, dpi=dpi, format="png")
+    return fig
