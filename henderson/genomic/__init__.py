@@ -9,9 +9,11 @@ from .grm import allele_frequencies, blend, tune, vanraden
 from .inverse import apy_inverse, cholesky_inverse
 from .qc import QCReport, quality_control
 from .relationship import GBLUP, SingleStep
+from .reliability import h_diagonal, reliabilities
 from .snp import manhattan, snp_effects, windows
 from .upg import ParentGroups
 
 __all__ = ["Genotypes", "from_frame", "read_bed", "read_genotypes", "allele_frequencies", "vanraden", "blend",
            "tune", "apy_inverse", "cholesky_inverse", "QCReport", "quality_control", "GBLUP", "SingleStep",
-           "snp_effects", "windows", "manhattan", "ParentGroups"]
+           "snp_effects", "windows", "manhattan", "ParentGroups",
+           "h_diagonal", "reliabilities"]

@@ -174,6 +174,7 @@ class SingleStep(_GenomicBase):
         if levels is not None:
             geno_ids = self._genotypes().ids
             ped = ped.prune(np.concatenate([normalize_ids(levels), geno_ids]))
+        self.pedigree_used = ped   # the (pruned) pedigree of the last H^-1, for reliabilities
         if ("H", id(ped)) in self._built:
             return self._built[("H", id(ped))]
         m = self.matrices(ped)

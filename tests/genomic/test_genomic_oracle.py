@@ -181,3 +181,15 @@ def test_blocked_symmetric_helpers():
     A = np.random.default_rng(4).normal(size=(11, 11))
     np.testing.assert_array_equal(grm.symmetric_sum(A.copy(), block=4), A + A.T)
     np.testing.assert_array_equal(grm.symmetrize_lower(A.copy(), block=4), np.tril(A) + np.tril(A, -1).T)
+
+
+def test_reliabilities_use_the_diagonal_of_h(population):
+    _, ped, geno, data = population
+    ss = hd.SingleStep(ped, geno, blend=0.05, qc=False)
+    r = hd.Model("y ~ 0 + hy + (1|id)", data, relationships={"id": ss}).solve(VAR)
+    H, _ = dense_h(ped, geno.index.astype(str), ss.built().G)
+    np.testing.assert_allclose(hd.genomic.h_diagonal(ss).reindex(ped.ids).to_numpy(), np.diag(H), rtol=1e-10)
+    rel = hd.genomic.reliabilities(r, ss)
+    re = r.random_effects["id"]
+    np.testing.assert_allclose(rel["reliability"].reindex(ped.ids),
+                               1 - re["pev"].reindex(ped.ids) / (VAR["id"] * np.diag(H)), rtol=1e-10)
