@@ -29,11 +29,11 @@ def random_genotypes(n: int, m: int, seed: int, missing: float = 0.01) -> Genoty
     rng = np.random.default_rng(seed)
     p = rng.uniform(0.05, 0.95, m).astype(np.float32)
     codes = np.empty((n, m), dtype=np.int8)
-    for start in range(0, n, 1000):
+    for start in range(0, n, 1000):   # in chunks: no n x m float array
         k = min(1000, n - start)
-        codes[start:start + k] = (rng.random((k, m), dtype=np.float32) < p).astype(np.int8) + \
-            (rng.random((k, m), dtype=np.float32) < p)
-    codes[rng.random((n, m), dtype=np.float32) < missing] = -1
+        block = (rng.random((k, m), dtype=np.float32) < p).astype(np.int8) + (rng.random((k, m), dtype=np.float32) < p)
+        block[rng.random((k, m), dtype=np.float32) < missing] = -1
+        codes[start:start + k] = block
     ids = np.array([str(i) for i in range(n)], dtype=object)
     return Genotypes(codes, ids, np.array([f"s{j}" for j in range(m)], dtype=object))
 
