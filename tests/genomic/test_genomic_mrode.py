@@ -25,9 +25,11 @@ M = np.array([
     [0, 0, 0, 1, 1, 2, 0, 2, 1, 0], [1, 0, 1, 1, 0, 2, 0, 1, 0, 0]])
 DYD = [9.0, 13.4, 12.7, 15.4, 5.9, 7.7, 10.2, 4.8]
 VARIANCES = {"id": 35.241, "Residual": 245.0}
-# Printed to 3 decimals, but the book computed from rounded intermediate matrices: exact arithmetic differs
+# Printed to 3 decimals. Examples 12.1 and 12.2 are met to the rounding (PRINTED); for GBLUP the book computed
+# from rounded intermediate matrices: exact arithmetic differs
 # from its GBLUP solutions by up to 9e-4 (Example 11.3), as the Julia reproduction also finds (it checks 1e-3).
 TOL = 1e-3
+PRINTED = 5e-4 + 1e-6  # rounding to 3 decimals: Examples 12.1 and 12.2 are reproduced to it
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +62,11 @@ def test_example_12_1_single_step(mrode):
     ss = hd.SingleStep(ped, geno, blend=0.05, tune=True, qc=False)
     mu, u = solve(data, ss)
     a, b = ss.matrices(ped).tuning
-    assert abs(a - 0.202) <= TOL and abs(b - 0.709) <= TOL
+    assert abs(a - 0.202) <= PRINTED and abs(b - 0.709) <= PRINTED
     np.testing.assert_allclose(u.loc[[str(i) for i in range(1, 27)]],
                                [0.009, 0.121, 0.009, 0.010, -0.250, -0.196, -0.001, 0.026, -0.076, 0.040, -0.137,
                                 0.136, 0.048, 0.082, 0.039, 0.202, -0.356, -0.254, 0.098, -0.169, 0.018, 0.079,
-                                -0.164, 0.101, 0.039, 0.245], atol=TOL)
+                                -0.164, 0.101, 0.039, 0.245], atol=PRINTED)
 
 
 def test_example_12_2_apy(mrode):
@@ -72,7 +74,7 @@ def test_example_12_2_apy(mrode):
     mu, u = solve(data, hd.GBLUP(geno, blend=0.0, apy_core=[15, 20, 22, 26], qc=False))
     np.testing.assert_allclose(u.loc[[str(i) for i in range(13, 27)]],
                                [0.065, 0.119, 0.030, 0.365, -0.471, -0.244, -0.055, -0.220, 0.010, 0.127, -0.229,
-                                0.097, -0.007, 0.363], atol=TOL)
+                                0.097, -0.007, 0.363], atol=PRINTED)
 
 
 def test_example_11_4_snp_effects_back_solved(mrode, tmp_path):
