@@ -30,6 +30,7 @@ class RandomTerm:
     Z: sp.csc_matrix
     lhs: str
     lhs_spec: object
+    structure: str = "us"       # covariance structure of its effects (henderson.structures)
 
     @property
     def q(self) -> int:
@@ -173,5 +174,9 @@ def random_term(spec: RandomSpec, data: pd.DataFrame, ids=None) -> RandomTerm:
     blocks = [sp.csc_matrix((values[:, e], (rows, codes)), shape=(n, m)) for e in range(values.shape[1])]
     Z = sp.hstack(blocks, format="csc") if len(blocks) > 1 else blocks[0]
     Z.sort_indices()
+    if spec.structure in ("cs", "ar1") and len(effects) < 2:
+        raise DesignError(f"{spec.structure}({spec.lhs} | {spec.name}) has {len(effects)} effect; "
+                          f"a {spec.structure} covariance needs at least 2 (e.g. {spec.structure}(0 + f | g) "
+                          "with f a factor)")
     return RandomTerm(name=spec.name, factors=spec.factors, effects=effects, levels=levels,
-                      Z=Z, lhs=spec.lhs, lhs_spec=lhs_spec)
+                      Z=Z, lhs=spec.lhs, lhs_spec=lhs_spec, structure=spec.structure)

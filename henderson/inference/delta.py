@@ -101,6 +101,8 @@ def correlations(vm, theta) -> list[tuple[str, float, np.ndarray]]:
     """Every correlation between effects of a vector term: (name, value, gradient)."""
     out = []
     for k, t in enumerate(vm.terms):
+        if not t.unstructured:   # a structure's correlation is a parameter itself (variance_components)
+            continue
         pos = vm.term_slice(k).start
         idx = {ab: pos + i for i, ab in enumerate(t.pairs())}
         for (a, b), j in idx.items():

@@ -64,7 +64,7 @@ def working_variates(obj: Objective, state: State) -> np.ndarray:
         U = blups(obj, state, k)
         Z = obj.pattern.W[:, obj.pattern.term_slice(k)]
         for j in range(t.n_params):
-            B = obj.vm.derivative(k, j) @ sinv[k]
+            B = obj.vm.derivative(k, j, state.theta) @ sinv[k]
             cols.append(Z @ (U @ B.T).T.ravel())
     res = obj.vm.residual
     cols += [res.derivative(j) * state.params.rinv_scale * state.e for j in range(res.n_params)]  # dR_j R^-1 e
@@ -91,7 +91,7 @@ def _score_parts(obj: Objective, state: State):
         sl = vm.term_slice(k)
         out = []
         for j in range(t.n_params):
-            E = vm.derivative(k, j)
+            E = vm.derivative(k, j, state.theta)
             A = sinv[k] @ E @ sinv[k]
             out.append(-0.5 * (t.m * np.trace(sinv[k] @ E) - np.sum(A * (T[k] + S[k]))))
         g[sl] = out
