@@ -238,6 +238,13 @@ class VarianceModel:
         out = [t.cov.project(S) for t, S in zip(self.terms, sigmas)]
         return np.concatenate(out + [[float(sigma2)]])
 
+    def from_params(self, params, sigma2: float) -> np.ndarray:
+        """theta from each term's own parameters (structures.Structure order) and the residual variance."""
+        for t, p in zip(self.terms, params):
+            if len(p) != t.n_params:
+                raise ValueError(f"term {t.name!r} has {t.n_params} parameters, got {len(p)}")
+        return np.concatenate([np.asarray(p, dtype=float) for p in params] + [[float(sigma2)]])
+
     def param_table(self) -> pd.DataFrame:
         """One row per element of theta: group, term1, term2 (empty for a variance)."""
         rows = []

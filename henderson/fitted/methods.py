@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..errors import DesignError
 from ..inference import anova as _anova
+from ..inference import covariances as _cov
 from ..inference import delta as _delta
 from ..inference import emmeans as _emm
 from ..inference import plots as _plots
@@ -172,6 +173,12 @@ class InferenceMethods:
         """(sum of the variances of ``groups``, e.g. animal + permanent environment) / phenotypic variance."""
         groups = [groups] if isinstance(groups, str) else list(groups)
         return self._ratio(f"repeatability({'+'.join(groups)})", groups, denominator, level)
+
+    def covariance(self, *groups) -> pd.DataFrame:
+        """A term's covariance Sigma (effects x effects): ``covariance("Subject")``; the joint covariance of
+        correlated terms ``covariance("id", "dam")`` (Model(correlated=...)); ``covariance("Residual")``."""
+        theta = self.variance_components["estimate"].to_numpy(dtype=float)
+        return _cov.covariance_frame(self._require_model().vm, theta, *groups)
 
     def correlations(self, level: float = 0.95) -> pd.DataFrame:
         """Correlations between the effects of vector-valued random terms, with delta-method SEs."""
