@@ -26,14 +26,14 @@ def reml_m2ll(y, X, V):
 
 
 def reml_maximum(y, X, v_of, x0):
-    """(-2 REML log-likelihood, x) at its minimum over x, V = v_of(x) (inf where V is not PD), by
+    """(-2 REML log-likelihood, x) at its minimum over x, V = v_of(x) (1e30 where V is not PD), by
     Nelder-Mead from x0 then Powell, both to tight tolerances: the brute-force oracle."""
     from scipy.optimize import minimize
 
     def f(x):
         V = v_of(x)
         if V is None or np.linalg.eigvalsh(V)[0] <= 0:
-            return np.inf
+            return 1e30
         return reml_m2ll(y, X, V)
     res = minimize(f, x0, method="Nelder-Mead", options=dict(xatol=1e-9, fatol=1e-11, maxiter=20000, maxfev=20000))
     res = minimize(f, res.x, method="Powell", options=dict(xtol=1e-10, ftol=1e-13, maxiter=20000))

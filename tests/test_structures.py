@@ -81,6 +81,7 @@ def test_diag_equals_lme4_uncorrelated(data, fits_reference):
     assert r.covariance("Subject").shape == (2, 2) and r.covariance("Subject").iloc[0, 1] == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("structure", ["cs", "ar1", "diag"])
 def test_structure_reaches_dense_reml_maximum(long_data, structure):
     m = hd.Model(f"y ~ time + {structure}(0 + time | id)", long_data)
@@ -97,6 +98,19 @@ def test_structure_reaches_dense_reml_maximum(long_data, structure):
     best, x = reml_maximum(y, X, V, np.asarray(r.theta) * 1.1)
     assert -0.5 * best == pytest.approx(r.loglik, abs=1e-7)
     np.testing.assert_allclose(r.theta, x, rtol=2e-3)
+
+
+@pytest.mark.parametrize("structure", ["cs", "ar1", "diag"])
+def test_structure_likelihood_equals_dense(long_data, structure):
+    m = hd.Model(f"y ~ time + {structure}(0 + time | id)", long_data)
+    theta = np.r_[{"diag": [1.0, 2.0, 3.0, 4.0], "cs": [1.0, 2.0, 3.0, 4.0, 0.3], "ar1": [3.0, 0.5]}[structure], 1.5]
+    X, y = m.design.X.toarray(), m.design.y
+    assert m.objective("REML")(theta) == pytest.approx(reml_m2ll(y, X, _dense_V(m, theta)), rel=1e-10)
+    S = m.vm.unpack(theta)[0][0]
+    if structure == "ar1":   # glmmTMB's ar1: v rho^|i-j|
+        np.testing.assert_allclose(S, 3.0 * 0.5 ** np.abs(np.subtract.outer(range(4), range(4))))
+    if structure == "cs":    # glmmTMB's cs: heterogeneous variances, one correlation
+        np.testing.assert_allclose(S[3, 1], 0.3 * np.sqrt(2.0 * 4.0))
 
 
 @pytest.mark.parametrize("structure", ["cs", "ar1", "diag"])

@@ -16,6 +16,7 @@ from formulaic import model_matrix
 from ..errors import DesignError
 from ..ids import normalize_ids, show_ids
 from .fixed import plain_message, r_column_name
+from .legendre import random_lhs
 from .parse import RandomSpec
 
 
@@ -133,7 +134,7 @@ def _effects_matrix(lhs: str, data: pd.DataFrame, name: str):
         if plain is not None:
             spec, values = plain, plain.get_model_matrix(data)
         else:
-            mm = model_matrix(lhs, data, na_action="ignore")
+            mm = model_matrix(random_lhs(lhs), data, na_action="ignore")
             spec, values = mm.model_spec, np.asarray(mm, dtype=float)
     except Exception as exc:
         raise DesignError(f"cannot build the effects {lhs!r} of random term {name!r}: {plain_message(exc)}") from exc
