@@ -122,6 +122,10 @@ class Model:
         opts = Options(method=method, algorithm=algorithm, max_iter=max_iter, tol=tol, tol_change=tol_change,
                        em_start=em_start, ddf=ddf, callback=callback)
         check_identifiable(self.design.n, self.design.terms, set(self.relationships))
+        nonlinear = [t.name for t in self.vm.terms if not t.cov.linear()]
+        if opts.algorithm == "em" and nonlinear:
+            raise DesignError(f"EM-REML needs covariances linear in their parameters (unstructured, diag); "
+                              f"term(s) {nonlinear} have a cs or ar1 structure: use algorithm='ai'")
         obj = self.objective(opts.method)
         trace = run(obj, None if start is None else self.theta(start), opts)
         return from_trace(self, obj, trace, opts.algorithm, ddf=opts.ddf)

@@ -147,5 +147,15 @@ def test_structure_names_and_bad_input(long_data):
         hd.Model("y ~ time + ar1(1 | id)", long_data)
     with pytest.raises(DesignError, match="cannot be combined"):
         hd.Model("y ~ time + cs(0 + time || id)", long_data)
-    with pytest.raises(hd.NotPositiveDefiniteError if hasattr(hd, "NotPositiveDefiniteError") else Exception):
+    with pytest.raises(hd.NotPositiveDefiniteError, match="'id'"):
         m.fit(start={"id": [[1.0, 1.0, 1.0, 1.0, 1.5]], "Residual": 1.0})   # rho = 1.5: not PD
+    with pytest.raises(DesignError, match="not of its cs structure"):
+        m.fit(start={"id": np.diag([1.0, 2.0, 3.0, 4.0]) + 0.1 * np.eye(4)[::-1], "Residual": 1.0})
+    with pytest.raises(DesignError, match="algorithm='ai'"):
+        m.fit(algorithm="em")
+
+
+def test_diag_em_equals_ai(data):
+    ai = hd.fit("Reaction ~ Days + diag(1 + Days | Subject)", data("sleepstudy"))
+    em = hd.fit("Reaction ~ Days + diag(1 + Days | Subject)", data("sleepstudy"), algorithm="em")
+    np.testing.assert_allclose(em.theta, ai.theta, rtol=1e-4)
