@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import NotPositiveDefiniteError
-from .structures import COR, SD, Structure
+from .structures import COR, SD, Structure  # noqa: F401  (COR, SD: kinds of sd_cor_layout, read by inference.profile)
 
 SIGMA = "sigma"   # with structures.SD and COR: kinds of the elements of theta on lme4's scale (sd_cor_layout)
 

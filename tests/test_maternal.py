@@ -8,11 +8,11 @@ found in the public sources searched (masuday/Blupf90TutorialStandard describes 
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import reml_m2ll, reml_maximum, tabular_a
 
 import henderson as hd
 from henderson.errors import DesignError, NotPositiveDefiniteError
 from henderson.reml import derivatives
-from oracles import reml_m2ll, reml_maximum, tabular_a
 
 
 def _population(seed=11, n_base_f=30, n_base_m=6, n_gen=3, per_dam=2):

@@ -8,12 +8,12 @@ and the eigen-decomposition against NumPy.
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import reml_m2ll, tabular_a
 
 import henderson as hd
 from benchmarks.testday import FORMULA, simulate_testday
 from henderson.formula.legendre import legendre_matrix, standardize
 from henderson.reml import derivatives
-from oracles import reml_m2ll, tabular_a
 
 
 def test_legendre_closed_forms_and_orthonormality():

@@ -8,12 +8,12 @@ formulas 1/2 y'P V_i P V_j P y.
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import reml_m2ll, reml_maximum
 
 import henderson as hd
 from henderson.errors import DesignError
 from henderson.reml import derivatives
 from henderson.structures import Structure
-from oracles import reml_m2ll, reml_maximum
 
 
 def _longitudinal(seed=3, n_sub=40, n_time=4):

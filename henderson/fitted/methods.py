@@ -15,8 +15,8 @@ from ..inference import delta as _delta
 from ..inference import emmeans as _emm
 from ..inference import plots as _plots
 from ..inference import predict as _pred
-from ..inference import regression as _rr
 from ..inference import profile as _prof
+from ..inference import regression as _rr
 from ..inference import singular as _singular
 from ..inference.satterthwaite import Context
 from ..inference.vcov import theta_covariance
