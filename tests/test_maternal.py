@@ -145,6 +145,16 @@ def test_repeatability_pe_repeats_id():
     assert rp["estimate"].iloc[0] == pytest.approx(r.theta[:2].sum() / r.theta.sum())
 
 
+def test_joint_term_predicts_each_part_on_its_column(maternal):
+    m, _ = maternal
+    r = m.solve(variances={"id+dam": [[1.0, -0.2], [-0.2, 0.5]], "pe": 0.3, "Residual": 1.1})
+    np.testing.assert_allclose(r.predict(m.data), r.fitted(), rtol=1e-10)
+    u = r.random_effects["id+dam"]
+    row = m.data.iloc[[0]]
+    only = r.predict(row, random=["id+dam"]) - r.predict(row, random=False)
+    assert only[0] == pytest.approx(u.loc[row.id.iloc[0], "id"] + u.loc[row.dam.iloc[0], "dam"])
+
+
 def test_correlated_bad_input(maternal):
     data, ped, _, _ = _population()
     P = hd.Pedigree.from_frame(ped)

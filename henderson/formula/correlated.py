@@ -53,7 +53,7 @@ def _joint(parts: list[RandomTerm]) -> RandomTerm:
     Z = sp.hstack([t.Z for t in parts], format="csc")
     Z.sort_indices()
     return replace(first, name=joint_name(t.name for t in parts), effects=effects, Z=Z,
-                   lhs=" ; ".join(t.lhs for t in parts), lhs_spec=None)
+                   lhs=" ; ".join(t.lhs for t in parts), lhs_spec=None, parts=tuple(parts))
 
 
 def join_correlated(design, correlated) -> tuple:

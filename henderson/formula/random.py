@@ -32,6 +32,7 @@ class RandomTerm:
     lhs: str
     lhs_spec: object
     structure: str = "us"       # covariance structure of its effects (henderson.structures)
+    parts: tuple = ()           # a joined term's parts (formula.correlated), in the order of its effects
 
     @property
     def q(self) -> int:
