@@ -90,6 +90,42 @@ class Structure:
                 E = p[0] * lag * _power(p[1], np.maximum(lag - 1, 0))
         return E
 
+    def second_derivative(self, p: np.ndarray, i: int, j: int) -> np.ndarray:
+        """d2 Sigma / dp_i dp_j at ``p`` (zero for the linear structures us and diag)."""
+        q, kind = self.q, self.kind
+        E = np.zeros((q, q))
+        if kind in ("us", "diag"):
+            return E
+        if kind == "ar1":
+            lag = np.abs(np.subtract.outer(np.arange(q), np.arange(q)))
+            if i + j == 1:
+                E = lag * _power(p[1], np.maximum(lag - 1, 0))
+            elif i == j == 1:
+                E = p[0] * lag * (lag - 1) * _power(p[1], np.maximum(lag - 2, 0))
+            return E
+        return self._cs_second(p, i, j)
+
+    def _cs_second(self, p: np.ndarray, i: int, j: int) -> np.ndarray:
+        """d2 Sigma / dp_i dp_j of cs: Sigma_ab = rho s_a s_b (a != b), s_a = sqrt(v_a); diagonal v_a."""
+        q = self.q
+        s = np.sqrt(np.maximum(p[:q], 1e-300))
+        rho = p[q]
+        E = np.zeros((q, q))
+        for a in range(q):
+            for b in range(q):
+                if a == b:
+                    continue
+                if i == q and j == q:
+                    continue
+                if q in (i, j):                  # rho and v_c: d(s_a s_b)/dv_c
+                    c = i if j == q else j
+                    E[a, b] = (c == a) * s[b] / (2 * s[a]) + (c == b) * s[a] / (2 * s[b])
+                elif i == j:                     # v_c twice
+                    E[a, b] = rho * (-(i == a) * s[b] / (4 * s[a] ** 3) - (i == b) * s[a] / (4 * s[b] ** 3))
+                elif {i, j} == {a, b}:           # v_a and v_b
+                    E[a, b] = rho / (4 * s[a] * s[b])
+        return E
+
     def linear(self) -> bool:
         """Whether Sigma is linear in the parameters (EM's M-step is then exact)."""
         return self.kind in ("us", "diag")

@@ -111,6 +111,7 @@ def test_direct_maternal_reaches_dense_maximum(maternal):
     total = r.theta.sum()
     np.testing.assert_allclose(h2["estimate"], [r.theta[0] / total, r.theta[2] / total])
     assert np.all(h2["std_error"] > 0)
+    assert "id+dam" in r.to_json() and "rho" not in r.summary()
 
 
 def test_direct_maternal_score_and_ai_equal_numerical(maternal):
@@ -149,6 +150,7 @@ def test_joint_term_predicts_each_part_on_its_column(maternal):
     m, _ = maternal
     r = m.solve(variances={"id+dam": [[1.0, -0.2], [-0.2, 0.5]], "pe": 0.3, "Residual": 1.1})
     np.testing.assert_allclose(r.predict(m.data), r.fitted(), rtol=1e-10)
+    assert '"id+dam"' in r.to_json() and "id+dam   id" in r.summary()
     u = r.random_effects["id+dam"]
     row = m.data.iloc[[0]]
     only = r.predict(row, random=["id+dam"]) - r.predict(row, random=False)

@@ -67,6 +67,9 @@ def test_structure_sigma_and_derivative(structure, q, params):
         e[j] = h
         num = (s.sigma(p + e) - s.sigma(p - e)) / (2 * h)
         np.testing.assert_allclose(s.derivative(p, j), num, atol=1e-7)
+        for i in range(s.n_params):
+            num2 = (s.derivative(p + e, i) - s.derivative(p - e, i)) / (2 * h)
+            np.testing.assert_allclose(s.second_derivative(p, i, j), num2, atol=1e-6)
     np.testing.assert_allclose(s.from_sd_cor(s.to_sd_cor(p)), p)
 
 
@@ -135,7 +138,26 @@ def test_structure_score_and_ai(long_data, structure):
     P = Vi - Vi @ X @ np.linalg.solve(X.T @ Vi @ X, X.T @ Vi)
     Py = P @ y
     ai = np.array([[0.5 * Py @ a @ P @ b @ Py for b in dV] for a in dV])
-    np.testing.assert_allclose(d.ai, ai, rtol=1e-8, atol=1e-10 * np.abs(ai).max())
+    # nonlinear structures: minus the score along d2 V / dtheta_i dtheta_j is added (when PD)
+    r = len(theta)
+    d2V = [[np.zeros((len(y), len(y))) for _ in range(r)] for _ in range(r)]
+    for i in range(t.n_params):
+        for j in range(t.n_params):
+            d2V[i][j] = Z @ np.kron(t.cov.second_derivative(theta[:-1], i, j), np.eye(t.m)) @ Z.T
+    corr = np.array([[-(-0.5 * np.sum(P * d2V[i][j]) + 0.5 * Py @ d2V[i][j] @ Py) for j in range(r)] for i in range(r)])
+    if structure == "diag":
+        assert np.all(corr == 0)
+    expect = ai + corr if np.linalg.eigvalsh(ai + corr)[0] > 0 else ai
+    np.testing.assert_allclose(d.ai, expect, rtol=1e-8, atol=1e-10 * np.abs(ai).max())
+    assert structure == "diag" or not np.allclose(expect, ai)   # the correction is exercised
+
+
+def test_structure_summary_confint_json(long_data):
+    r = hd.fit("y ~ time + ar1(0 + time | id)", long_data)
+    assert "rho" in r.summary() and '"rho"' in r.to_json()
+    ci = r.confint()
+    assert ci.loc["id/rho", "scale"] == "identity" and ci.loc["id/var", "scale"] == "log"
+    assert r.correlations().empty
 
 
 def test_structure_names_and_bad_input(long_data):

@@ -120,7 +120,8 @@ class InferenceMethods:
                                       vc[["group", "term1", "term2"]].itertuples(index=False)]
             return _prof.wald_intervals(names, np.r_[fe["estimate"], vc["estimate"]],
                                         np.r_[fe["std_error"], vc["std_error"]], level,
-                                        log_scale=np.r_[np.zeros(len(fe), bool), vc["term2"] == ""])
+                                        log_scale=np.r_[np.zeros(len(fe), bool),
+                                                        (vc["term2"] == "") & (vc["term1"] != "rho")])
         if method == "profile":
             key = ("profile", level)
             if key not in self.cache:

@@ -52,7 +52,8 @@ def _joint(parts: list[RandomTerm]) -> RandomTerm:
     effects = tuple(t.name if t.effects == ("(Intercept)",) else f"{t.name}:{e}" for t in parts for e in t.effects)
     Z = sp.hstack([t.Z for t in parts], format="csc")
     Z.sort_indices()
-    return replace(first, name=joint_name(t.name for t in parts), effects=effects, Z=Z,
+    name = joint_name(t.name for t in parts)
+    return replace(first, name=name, effects=effects, Z=Z, levels=first.levels.rename(name),
                    lhs=" ; ".join(t.lhs for t in parts), lhs_spec=None, parts=tuple(parts))
 
 

@@ -132,4 +132,5 @@ def table(rows, vcov, level: float = 0.95) -> pd.DataFrame:
     for name, val, g in rows:
         se = delta_se(g, vcov)
         recs.append(dict(quantity=name, estimate=val, std_error=se, ci_lower=val - z * se, ci_upper=val + z * se))
-    return pd.DataFrame(recs).set_index("quantity")
+    columns = ["quantity", "estimate", "std_error", "ci_lower", "ci_upper"]
+    return pd.DataFrame(recs, columns=columns).set_index("quantity")
