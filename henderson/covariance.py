@@ -1,7 +1,8 @@
 """Variance model: theta -> G = blockdiag_k(Sigma_k (x) K_k) and R = sigma2 I.
 
-theta stacks, for each random term k in order, the lower triangle of the
-q_k x q_k covariance Sigma_k (row by row: s11, s21, s22, s31, ...), and last the
+theta stacks, for each random term k in order, the parameters of its q_k x q_k covariance Sigma_k
+(unstructured: the lower triangle row by row, s11, s21, s22, s31, ...; diag, cs, ar1: see
+henderson.structures, which maps a term's parameters to Sigma_k and dSigma_k), and last the
 parameters of the residual term (today its variance sigma2). K_k is the identity or a
 relationship matrix given by its sparse inverse K_k^-1 (rows in the order of the term's levels).
 
@@ -19,8 +20,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import NotPositiveDefiniteError
+from .structures import COR, SD, Structure  # noqa: F401  (COR, SD: kinds of sd_cor_layout, read by inference.profile)
 
-SD, COR, SIGMA = "sd", "cor", "sigma"   # kinds of the elements of theta on lme4's scale (sd_cor_layout)
+SIGMA = "sigma"   # with structures.SD and COR: kinds of the elements of theta on lme4's scale (sd_cor_layout)
 
 
 @dataclass(frozen=True)
@@ -32,22 +34,34 @@ class TermCovariance:
     m: int
     Kinv: sp.csc_matrix | None  # None: K = I
     logdet_K: float             # log|K|, 0 for the identity
+    structure: str = "us"       # henderson.structures.STRUCTURES
 
     @property
     def q(self) -> int:
         return len(self.effects)
 
     @cached_property
+    def cov(self) -> Structure:
+        """The parameterization of Sigma (henderson.structures)."""
+        return Structure(self.structure, self.q)
+
+    @property
+    def unstructured(self) -> bool:
+        return self.structure == "us"
+
+    @cached_property
     def n_params(self) -> int:
-        return self.q * (self.q + 1) // 2
+        return self.cov.n_params
 
     def pairs(self) -> list[tuple[int, int]]:
-        """(a, b), a >= b: the lower-triangle elements of Sigma in theta order."""
+        """(a, b), a >= b: the lower-triangle elements of an unstructured Sigma in theta order."""
+        if not self.unstructured:
+            raise ValueError(f"term {self.name!r} has a {self.structure} covariance: no lower-triangle layout")
         return list(self._pairs)
 
     @cached_property
     def _pairs(self) -> tuple[tuple[int, int], ...]:
-        return tuple((a, b) for a in range(self.q) for b in range(a + 1))
+        return tuple(self.cov.pairs())
 
 
 @dataclass(frozen=True)
@@ -132,26 +146,28 @@ class VarianceModel:
         return out
 
     def single_variances(self) -> np.ndarray:
-        """Positions in theta of the variances of 1x1 terms (those that may sit at zero)."""
-        return np.array([off for t, off in zip(self.terms, self.offsets()) if t.q == 1], dtype=np.int64)
+        """Positions in theta of the variances that may sit at zero alone: those of 1x1 terms and of
+        diagonal structures."""
+        return np.array([off + i for t, off in zip(self.terms, self.offsets()) for i in t.cov.floor_variances()],
+                        dtype=np.int64)
 
     def positive_scalars(self) -> np.ndarray:
-        """Positions of the parameters that are positive scalars: 1x1 variances and the residual variance."""
+        """Positions of the parameters that are positive scalars: 1x1 variances, the variances of
+        structured terms, and the residual variance."""
         res = np.arange(self.n_params)[self.residual_slice]
-        return np.append(self.single_variances(), res).astype(np.int64)
+        mine = [off + i for t, off in zip(self.terms, self.offsets()) for i in t.cov.variances()]
+        return np.append(np.array(mine, dtype=np.int64), res).astype(np.int64)
+
+    def structured(self) -> bool:
+        """Whether some term has a structured (not unstructured) covariance."""
+        return any(not t.unstructured for t in self.terms)
 
     def names(self) -> list[str]:
         """The name of each element of theta: a scalar term's variance by its group (``id``), the elements
         of a vector term's covariance by ``group[effect]`` and ``group[effect1,effect2]``, then ``Residual``."""
         out = []
         for t in self.terms:
-            for a, b in t.pairs():
-                if t.q == 1:
-                    out.append(t.name)
-                elif a == b:
-                    out.append(f"{t.name}[{t.effects[a]}]")
-                else:
-                    out.append(f"{t.name}[{t.effects[a]},{t.effects[b]}]")
+            out += t.cov.names(t.name, t.effects)
         return out + self.residual.names()
 
     def labels(self) -> list[str]:
@@ -164,38 +180,20 @@ class VarianceModel:
         names as lme4's confint(oldNames=FALSE)."""
         out = []
         for k, t in enumerate(self.terms):
-            for a, b in t.pairs():
-                if a == b:
-                    out.append((SD, f"sd_{t.effects[a]}|{t.name}", k, a, b))
-                else:
-                    out.append((COR, f"cor_{t.effects[a]}.{t.effects[b]}|{t.name}", k, a, b))
+            out += [(kind, name, k, a, b) for kind, name, a, b in t.cov.sd_cor_layout(t.name, t.effects)]
         return out + [(SIGMA, "sigma", -1, 0, 0)]
 
     def to_sd_cor(self, theta: np.ndarray) -> np.ndarray:
         """theta -> phi: standard deviations, correlations and sigma in sd_cor_layout order."""
-        sigmas, s2 = self.unpack(theta)
-        phi = np.empty(self.n_params)
-        for i, (kind, _, k, a, b) in enumerate(self.sd_cor_layout()):
-            if kind == SIGMA:
-                phi[i] = np.sqrt(s2)
-                continue
-            S = sigmas[k]
-            phi[i] = np.sqrt(max(S[a, a], 0)) if kind == SD else S[a, b] / np.sqrt(S[a, a] * S[b, b])
-        return phi
+        theta = np.asarray(theta, dtype=float)
+        parts = [t.cov.to_sd_cor(theta[self.term_slice(k)]) for k, t in enumerate(self.terms)]
+        return np.concatenate(parts + [[np.sqrt(self.sigma2(theta))]])
 
     def from_sd_cor(self, phi: np.ndarray) -> np.ndarray:
         """phi (standard deviations, correlations, sigma) -> theta."""
-        lay = self.sd_cor_layout()
-        sigmas = [np.zeros((t.q, t.q)) for t in self.terms]
-        sd = {(k, a): phi[i] for i, (kind, _, k, a, b) in enumerate(lay) if kind == SD}
-        s2 = 0.0
-        for i, (kind, _, k, a, b) in enumerate(lay):
-            if kind == SIGMA:
-                s2 = phi[i] ** 2
-                continue
-            v = phi[i] ** 2 if kind == SD else phi[i] * sd[(k, a)] * sd[(k, b)]
-            sigmas[k][a, b] = sigmas[k][b, a] = v
-        return self.pack(sigmas, s2)
+        phi = np.asarray(phi, dtype=float)
+        parts = [t.cov.from_sd_cor(phi[self.term_slice(k)]) for k, t in enumerate(self.terms)]
+        return np.concatenate(parts + [[phi[-1] ** 2]])
 
     def at(self, theta: np.ndarray) -> VarianceParams:
         """The frozen parameters at theta; NotPositiveDefiniteError
@@ -231,28 +229,27 @@ class VarianceModel:
     def unpack(self, theta: np.ndarray) -> tuple[list[np.ndarray], float]:
         """theta -> ([Sigma_1, ..., Sigma_K], sigma2)."""
         theta = np.asarray(theta, dtype=float)
-        sigmas = []
-        for t, off in zip(self.terms, self.offsets()):
-            S = np.zeros((t.q, t.q))
-            for i, (a, b) in enumerate(t.pairs()):
-                S[a, b] = S[b, a] = theta[off + i]
-            sigmas.append(S)
+        sigmas = [t.cov.sigma(theta[self.term_slice(k)]) for k, t in enumerate(self.terms)]
         return sigmas, self.sigma2(theta)
 
     def pack(self, sigmas, sigma2: float) -> np.ndarray:
-        """([Sigma_k], sigma2) -> theta."""
-        out = []
-        for t, S in zip(self.terms, sigmas):
-            S = np.atleast_2d(np.asarray(S, dtype=float))
-            out += [S[a, b] for a, b in t.pairs()]
-        return np.array(out + [float(sigma2)])
+        """([Sigma_k], sigma2) -> theta; a structured term takes the parameters of the member of its
+        family near Sigma_k (exact when Sigma_k is one; structures.Structure.project)."""
+        out = [t.cov.project(S) for t, S in zip(self.terms, sigmas)]
+        return np.concatenate(out + [[float(sigma2)]])
+
+    def from_params(self, params, sigma2: float) -> np.ndarray:
+        """theta from each term's own parameters (structures.Structure order) and the residual variance."""
+        for t, p in zip(self.terms, params):
+            if len(p) != t.n_params:
+                raise ValueError(f"term {t.name!r} has {t.n_params} parameters, got {len(p)}")
+        return np.concatenate([np.asarray(p, dtype=float) for p in params] + [[float(sigma2)]])
 
     def param_table(self) -> pd.DataFrame:
         """One row per element of theta: group, term1, term2 (empty for a variance)."""
         rows = []
         for t in self.terms:
-            for a, b in t.pairs():
-                rows.append((t.name, t.effects[a], "" if a == b else t.effects[b]))
+            rows += [(t.name, a, b) for a, b in t.cov.labels(t.effects)]
         rows += self.residual.rows()
         return pd.DataFrame(rows, columns=["group", "term1", "term2"])
 
@@ -275,13 +272,17 @@ class VarianceModel:
         """theta of Sigma_k = sigma2 (T_k T_k' + ridge I) and residual variance sigma2."""
         return self.pack([sigma2 * (T @ T.T + ridge * np.eye(len(T))) for T in factors], sigma2)
 
-    def derivative(self, k: int, j: int) -> np.ndarray:
-        """dSigma_k / dtheta_j for the j-th lower-triangle element of term k (symmetric unit matrix)."""
-        t = self.terms[k]
-        a, b = t.pairs()[j]
-        E = np.zeros((t.q, t.q))
-        E[a, b] = E[b, a] = 1.0
-        return E
+    def derivative(self, k: int, j: int, theta: np.ndarray) -> np.ndarray:
+        """dSigma_k / dtheta_j at theta for the j-th parameter of term k (unstructured: a symmetric
+        unit matrix; structured terms: henderson.structures)."""
+        return self.terms[k].cov.derivative(np.asarray(theta, dtype=float)[self.term_slice(k)], j)
+
+    def param_scales(self, theta: np.ndarray) -> np.ndarray:
+        """A scale per element of theta (finite-difference steps): sqrt(S_aa S_bb) for a (co)variance,
+        1 for a correlation parameter, sigma2 for the residual."""
+        sigmas, s2 = self.unpack(theta)
+        parts = [t.cov.scales(S) for t, S in zip(self.terms, sigmas)]
+        return np.concatenate(parts + [[s2]])
 
     def is_admissible(self, theta: np.ndarray, tol: float = 0.0) -> bool:
         """Every Sigma_k positive definite (smallest eigenvalue > tol * its scale) and sigma2 > 0."""

@@ -16,6 +16,7 @@ from .errors import DesignError
 from .fitted.build import from_solution, from_trace
 from .formula import build_design, parse_formula
 from .formula.checks import check_identifiable
+from .formula.correlated import join_correlated
 from .mme import build_pattern
 from .options import Options
 from .reml import Objective, run
@@ -24,6 +25,9 @@ from .reml import Objective, run
 class Model:
     """A linear mixed model y = X b + Z u + e ready to be solved or fitted (immutable after construction).
 
+    ``correlated``: groups of random terms on different grouping columns with one joint covariance,
+    e.g. [("id", "dam")] for the direct-maternal genetic model (henderson.formula.correlated): the
+    term is named ``id+dam`` and takes a 2 x 2 covariance in ``variances``/``start``.
     ``ordering``: how the MME is factored (henderson.reml.objective.analyze_mme): "auto" eliminates
     the largest random term first when it has no relationship matrix (crossed and nested designs)
     and uses CHOLMOD with AMD otherwise; "block", or a CHOLMOD ordering "amd", "metis", "best",
@@ -31,13 +35,15 @@ class Model:
     """
 
     def __init__(self, formula: str, data: pd.DataFrame, relationships: dict | None = None,
-                 ordering: str = "auto", prune: bool = False):
+                 ordering: str = "auto", prune: bool = False, correlated=None):
         parsed = parse_formula(formula)
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         self.data = data
         self.relationships = rel.resolve(relationships, parsed.random, data, prune)
-        self.design = build_design(formula, data, ids={k: r.ids for k, r in self.relationships.items()})
+        design = build_design(formula, data, ids={k: r.ids for k, r in self.relationships.items()})
+        self.design, self.joint = join_correlated(design, correlated)
+        self.relationships = rel.joined(self.relationships, self.joint)
         self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms))
         self.pattern = build_pattern(self.design, self.vm)
         self.ordering = ordering
@@ -46,7 +52,25 @@ class Model:
     def _term_cov(self, term) -> TermCovariance:
         r = self.relationships.get(term.name)
         return TermCovariance(name=term.name, effects=term.effects, m=term.m,
-                              Kinv=None if r is None else r.Kinv, logdet_K=0.0 if r is None else r.logdet_K)
+                              Kinv=None if r is None else r.Kinv, logdet_K=0.0 if r is None else r.logdet_K,
+                              structure=term.structure)
+
+    @staticmethod
+    def _term_params(t, value) -> np.ndarray:
+        """A term's parameters from its q x q covariance, or (structured terms) from the list of its
+        parameters; a matrix outside the term's structure is a DesignError."""
+        S = np.atleast_2d(np.asarray(value, dtype=float))
+        if not t.unstructured and S.shape == (1, t.n_params) and t.q != 1:
+            return S[0]
+        if S.shape != (t.q, t.q):
+            extra = "" if t.unstructured else \
+                f" or its {t.n_params} parameters {[a for a, _ in t.cov.labels(t.effects)]}"
+            raise DesignError(f"variance of {t.name!r} must be {t.q}x{t.q} (effects {list(t.effects)}){extra}, "
+                              f"got shape {S.shape}")
+        p = t.cov.project(S)
+        if not np.allclose(t.cov.sigma(p), S, rtol=1e-10, atol=0):
+            raise DesignError(f"covariance given for {t.name!r} is not of its {t.structure} structure: {S.tolist()}")
+        return p
 
     @property
     def formula(self) -> str:
@@ -61,6 +85,7 @@ class Model:
 
     def theta(self, variances: dict) -> np.ndarray:
         """theta from {group: variance or q x q covariance, ..., "Residual": sigma2}."""
+        variances = {("+".join(k) if isinstance(k, tuple) else k): v for k, v in variances.items()}
         missing = [t.name for t in self.vm.terms if t.name not in variances] + \
             ([] if "Residual" in variances else ["Residual"])
         if missing:
@@ -68,14 +93,8 @@ class Model:
         unknown = set(variances) - {t.name for t in self.vm.terms} - {"Residual"}
         if unknown:
             raise DesignError(f"variances given for unknown group(s) {sorted(unknown)}")
-        sigmas = []
-        for t in self.vm.terms:
-            S = np.atleast_2d(np.asarray(variances[t.name], dtype=float))
-            if S.shape != (t.q, t.q):
-                raise DesignError(f"variance of {t.name!r} must be {t.q}x{t.q} (effects {list(t.effects)}), "
-                                  f"got shape {S.shape}")
-            sigmas.append(S)
-        theta = self.vm.pack(sigmas, float(variances["Residual"]))
+        params = [self._term_params(t, variances[t.name]) for t in self.vm.terms]
+        theta = self.vm.from_params(params, float(variances["Residual"]))
         self.vm.at(theta)  # raises NotPositiveDefiniteError naming the term
         return theta
 
@@ -107,12 +126,17 @@ class Model:
         if fixed_levels:  # unknown parent groups (henderson.genomic.upg): BLUP at known variances only
             raise DesignError(f"the relationships of {fixed_levels} hold fixed levels (parent groups) and have no "
                               f"REML likelihood: use solve(variances) with variances estimated without groups")
+        nonlinear = [t.name for t in self.vm.terms if not t.cov.linear()]
+        if opts.algorithm == "em" and nonlinear:
+            raise DesignError(f"EM-REML needs covariances linear in their parameters (unstructured, diag); "
+                              f"term(s) {nonlinear} have a cs or ar1 structure: use algorithm='ai'")
         obj = self.objective(opts.method)
         trace = run(obj, None if start is None else self.theta(start), opts)
         return from_trace(self, obj, trace, opts.algorithm, ddf=opts.ddf)
 
 
 def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "auto",
-        prune: bool = False, **options):
+        prune: bool = False, correlated=None, **options):
     """Model(formula, data, ...).fit(**options) in one call."""
-    return Model(formula, data, relationships=relationships, ordering=ordering, prune=prune).fit(**options)
+    return Model(formula, data, relationships=relationships, ordering=ordering, prune=prune,
+                 correlated=correlated).fit(**options)

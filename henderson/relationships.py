@@ -81,3 +81,23 @@ def resolve(relationships: dict | None, terms, data: pd.DataFrame, prune: bool) 
         raise DesignError(f"relationships given for {sorted(unknown)}, which is no random term of the formula "
                           f"(terms: {[s.name for s in terms]})")
     return out
+
+
+def joined(relationships: dict[str, Relationship], joint) -> dict[str, Relationship]:
+    """The relationships keyed by term after correlated terms were joined (formula.correlated): the
+    joint term takes its parts' common matrix; parts with different matrices (or some without one)
+    are a DesignError."""
+    out = dict(relationships)
+    for name, parts in joint:
+        rels = [relationships.get(p) for p in parts]
+        if all(r is None for r in rels):
+            continue
+        first = rels[0]
+        for p, r in zip(parts, rels):
+            if r is None or first is None or not r.ids.equals(first.ids) or (r.Kinv != first.Kinv).nnz:
+                raise DesignError(f"correlated terms {list(parts)} need the same relationship matrix; "
+                                  f"{p!r} has {'none' if r is None else 'a different one'}")
+        for p in parts:
+            out.pop(p)
+        out[name] = first
+    return out

@@ -10,11 +10,13 @@ import pandas as pd
 
 from ..errors import DesignError
 from ..inference import anova as _anova
+from ..inference import covariances as _cov
 from ..inference import delta as _delta
 from ..inference import emmeans as _emm
 from ..inference import plots as _plots
 from ..inference import predict as _pred
 from ..inference import profile as _prof
+from ..inference import regression as _rr
 from ..inference import singular as _singular
 from ..inference.satterthwaite import Context
 from ..inference.vcov import theta_covariance
@@ -118,7 +120,8 @@ class InferenceMethods:
                                       vc[["group", "term1", "term2"]].itertuples(index=False)]
             return _prof.wald_intervals(names, np.r_[fe["estimate"], vc["estimate"]],
                                         np.r_[fe["std_error"], vc["std_error"]], level,
-                                        log_scale=np.r_[np.zeros(len(fe), bool), vc["term2"] == ""])
+                                        log_scale=np.r_[np.zeros(len(fe), bool),
+                                                        (vc["term2"] == "") & (vc["term1"] != "rho")])
         if method == "profile":
             key = ("profile", level)
             if key not in self.cache:
@@ -166,12 +169,57 @@ class InferenceMethods:
             if len(rel) != 1:
                 raise DesignError("name the additive-genetic group: heritability(group=...)")
             group = rel[0]
+        joint = dict(getattr(self._require_model(), "joint", []))
+        if group in joint or any(group in parts for parts in joint.values()):
+            return self._joint_heritability(group, joint, level)
         return self._ratio(f"h2({group})", group, denominator, level)
+
+    def _joint_heritability(self, group, joint, level):
+        """Direct-maternal model (a joined term of intercepts, e.g. id+dam): each part's variance over
+        the phenotypic variance, the sum of all variances plus the parts' covariances (Willham: Var(y)
+        = s2_a + s2_m + s_am + ... for a record whose dam is its parent)."""
+        name = group if group in joint else next(j for j, parts in joint.items() if group in parts)
+        vm = self._require_model().vm
+        term = next(t for t in vm.terms if t.name == name)
+        if any(t.q > 1 and t.name != name for t in vm.terms) or term.q != len(joint[name]):
+            raise DesignError("the model has other vector-valued terms: use derived() for its heritabilities")
+        names = vm.names()
+        pheno = " + ".join(names)   # every variance, the parts' covariance once, and Residual
+        rows = [f"{name}[{p}] / ({pheno})" for p in joint[name]]
+        tab = self.derived(rows, level)
+        tab.index = pd.Index([f"h2({p})" for p in joint[name]], name="quantity")
+        tab["definition"] = rows
+        return tab
 
     def repeatability(self, groups, denominator=None, level: float = 0.95) -> pd.DataFrame:
         """(sum of the variances of ``groups``, e.g. animal + permanent environment) / phenotypic variance."""
         groups = [groups] if isinstance(groups, str) else list(groups)
         return self._ratio(f"repeatability({'+'.join(groups)})", groups, denominator, level)
+
+    def covariance(self, *groups) -> pd.DataFrame:
+        """A term's covariance Sigma (effects x effects): ``covariance("Subject")``; the joint covariance of
+        correlated terms ``covariance("id", "dam")`` (Model(correlated=...)); ``covariance("Residual")``."""
+        theta = self.variance_components["estimate"].to_numpy(dtype=float)
+        return _cov.covariance_frame(self._require_model().vm, theta, *groups)
+
+    def daily_heritability(self, at: dict, genetic: str | None = None) -> pd.DataFrame:
+        """Random regression: per covariate value in ``at`` (e.g. {"dim": range(5, 306, 10)}) the
+        variance of each term (phi(t)' K phi(t)), the residual and phenotypic variances and
+        h2(t) = var(genetic) / var(phenotype) with its delta-method SE (genetic: the pedigree term)."""
+        model = self._require_model()
+        if genetic is None:
+            rel = [k for k, r in model.relationships.items() if r.pedigree is not None]
+            if len(rel) != 1:
+                raise DesignError("name the additive-genetic term: daily_heritability(at, genetic=...)")
+            genetic = rel[0]
+        theta = self.variance_components["estimate"].to_numpy(dtype=float)
+        return _rr.daily_variances(model, theta, self.vcov_theta, at, genetic)
+
+    def eigen(self, group: str) -> pd.DataFrame:
+        """Eigen-decomposition of a term's covariance (random regression: of its covariance function):
+        eigenvalues, their share of the trace and the eigenvectors on the term's effects."""
+        theta = self.variance_components["estimate"].to_numpy(dtype=float)
+        return _rr.eigen_table(self._require_model(), theta, group)
 
     def correlations(self, level: float = 0.95) -> pd.DataFrame:
         """Correlations between the effects of vector-valued random terms, with delta-method SEs."""

@@ -1,4 +1,5 @@
 """Formulas to sparse designs: lme4 syntax -> y, X, Z blocks."""
+from . import legendre  # noqa: F401  (registers leg() with formulaic)
 from .design import Design, build_design
 from .parse import ParsedFormula, RandomSpec, parse_formula
 from .random import RandomTerm

@@ -5,6 +5,9 @@
 gives the response ``y``, the fixed right-hand side ``x + f`` and the random
 terms ``(1 + x | g)``, ``(1 | g1)``, ``(1 | g1:g2)``, ``(1 | h)`` and
 ``(0 + x | h)``, expanded as lme4's ``findbars`` and ``expandDoubleVerts`` do.
+A random term wrapped in a structure name, ``diag(1 + x | g)``, ``cs(0 + f | g)``,
+``ar1(0 + f | g)`` (glmmTMB's spelling; ``us(...)`` is the default), takes that covariance
+structure (henderson.structures).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import DesignError
+from ..structures import STRUCTURES
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class RandomSpec:
     lhs: str
     factors: tuple[str, ...]
     name: str
+    structure: str = "us"
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,18 @@ def _expand_uncorrelated(lhs: str) -> list[str]:
     return out
 
 
-def _random_specs(term: str) -> list[tuple[str, tuple[str, ...], str]]:
+def _structure_of(term: str) -> tuple[str, str]:
+    """``diag(1 + x | g)`` -> ("diag", "(1 + x | g)"); a plain ``(... | g)`` is unstructured ("us")."""
+    head = term[:term.index("(")]
+    return (head, term[len(head):]) if head else ("us", term)
+
+
+def _random_specs(term: str) -> list[tuple[str, tuple[str, ...], str, str]]:
+    structure, term = _structure_of(term)
     inner = term[1:-1]
+    if "||" in inner and structure != "us":
+        raise DesignError(f"{structure}({inner}): '||' cannot be combined with a covariance structure "
+                          f"(diag(...) is the uncorrelated structure)")
     if "||" in inner:
         lhs, group = (s.strip() for s in inner.split("||", 1))
         lhss = _expand_uncorrelated(lhs)
@@ -126,19 +141,26 @@ def _random_specs(term: str) -> list[tuple[str, tuple[str, ...], str]]:
     out = []
     for chain in chains:
         factors = _lme4_order(chain, nested)
-        out += [(l, factors, ":".join(factors)) for l in lhss]
+        out += [(l, factors, ":".join(factors), structure) for l in lhss]
     return out
 
 
-def _unique_names(specs: list[tuple[str, tuple[str, ...], str]]) -> tuple[RandomSpec, ...]:
+def _unique_names(specs: list[tuple[str, tuple[str, ...], str, str]]) -> tuple[RandomSpec, ...]:
     """Give repeated group names lme4's suffixes: ``Subject``, ``Subject.1``, ..."""
     seen: dict[str, int] = {}
     out = []
-    for lhs, factors, name in specs:
+    for lhs, factors, name, structure in specs:
         k = seen.get(name, 0)
         seen[name] = k + 1
-        out.append(RandomSpec(lhs=lhs, factors=factors, name=name if k == 0 else f"{name}.{k}"))
+        out.append(RandomSpec(lhs=lhs, factors=factors, name=name if k == 0 else f"{name}.{k}",
+                              structure=structure))
     return tuple(out)
+
+
+def _structure_prefix(rest: list[str]) -> str:
+    """The structure name (STRUCTURES) that ends the text before a parenthesis, or ""."""
+    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", "".join(rest))
+    return m.group(1) if m and m.group(1) in STRUCTURES else ""
 
 
 def _matching_paren(text: str, start: int) -> int:
@@ -166,10 +188,14 @@ def split_bar_terms(rhs: str) -> tuple[str, list[str]]:
             j = _matching_paren(rhs, i)
             term = _strip_redundant_parens(rhs[i:j + 1])
             if _is_bar_term(term):
+                head = _structure_prefix(rest)
+                if head:
+                    text = "".join(rest).rstrip()
+                    rest = [text[:len(text) - len(head)]]
                 before = "".join(rest).rstrip()
                 if before.endswith("-"):
                     raise DesignError(f"a random term cannot be subtracted: {term!r}")
-                bars.append(term)
+                bars.append(head + term)
                 rest.append(" ")
             else:
                 rest.append(rhs[i:j + 1])

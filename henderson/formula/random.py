@@ -16,6 +16,7 @@ from formulaic import model_matrix
 from ..errors import DesignError
 from ..ids import normalize_ids, show_ids
 from .fixed import plain_message, r_column_name
+from .legendre import random_lhs
 from .parse import RandomSpec
 
 
@@ -30,6 +31,8 @@ class RandomTerm:
     Z: sp.csc_matrix
     lhs: str
     lhs_spec: object
+    structure: str = "us"       # covariance structure of its effects (henderson.structures)
+    parts: tuple = ()           # a joined term's parts (formula.correlated), in the order of its effects
 
     @property
     def q(self) -> int:
@@ -132,7 +135,7 @@ def _effects_matrix(lhs: str, data: pd.DataFrame, name: str):
         if plain is not None:
             spec, values = plain, plain.get_model_matrix(data)
         else:
-            mm = model_matrix(lhs, data, na_action="ignore")
+            mm = model_matrix(random_lhs(lhs), data, na_action="ignore")
             spec, values = mm.model_spec, np.asarray(mm, dtype=float)
     except Exception as exc:
         raise DesignError(f"cannot build the effects {lhs!r} of random term {name!r}: {plain_message(exc)}") from exc
@@ -173,5 +176,9 @@ def random_term(spec: RandomSpec, data: pd.DataFrame, ids=None) -> RandomTerm:
     blocks = [sp.csc_matrix((values[:, e], (rows, codes)), shape=(n, m)) for e in range(values.shape[1])]
     Z = sp.hstack(blocks, format="csc") if len(blocks) > 1 else blocks[0]
     Z.sort_indices()
+    if spec.structure in ("cs", "ar1") and len(effects) < 2:
+        raise DesignError(f"{spec.structure}({spec.lhs} | {spec.name}) has {len(effects)} effect; "
+                          f"a {spec.structure} covariance needs at least 2 (e.g. {spec.structure}(0 + f | g) "
+                          "with f a factor)")
     return RandomTerm(name=spec.name, factors=spec.factors, effects=effects, levels=levels,
-                      Z=Z, lhs=spec.lhs, lhs_spec=lhs_spec)
+                      Z=Z, lhs=spec.lhs, lhs_spec=lhs_spec, structure=spec.structure)

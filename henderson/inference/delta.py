@@ -101,6 +101,8 @@ def correlations(vm, theta) -> list[tuple[str, float, np.ndarray]]:
     """Every correlation between effects of a vector term: (name, value, gradient)."""
     out = []
     for k, t in enumerate(vm.terms):
+        if not t.unstructured:   # a structure's correlation is a parameter itself (variance_components)
+            continue
         pos = vm.term_slice(k).start
         idx = {ab: pos + i for i, ab in enumerate(t.pairs())}
         for (a, b), j in idx.items():
@@ -130,4 +132,5 @@ def table(rows, vcov, level: float = 0.95) -> pd.DataFrame:
     for name, val, g in rows:
         se = delta_se(g, vcov)
         recs.append(dict(quantity=name, estimate=val, std_error=se, ci_lower=val - z * se, ci_upper=val + z * se))
-    return pd.DataFrame(recs).set_index("quantity")
+    columns = ["quantity", "estimate", "std_error", "ci_lower", "ci_upper"]
+    return pd.DataFrame(recs, columns=columns).set_index("quantity")

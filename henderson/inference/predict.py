@@ -31,7 +31,14 @@ def level_labels(term, frame: pd.DataFrame) -> np.ndarray:
 
 
 def random_part(term, U: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
-    """sum over effects of (effect value) x (BLUP of the row's level), zero for new levels."""
+    """sum over effects of (effect value) x (BLUP of the row's level), zero for new levels; a joined
+    term (formula.correlated) sums its parts, each on its own grouping column."""
+    if term.parts:
+        out, pos = np.zeros(len(frame)), 0
+        for part in term.parts:
+            out += random_part(part, U[:, pos:pos + part.q], frame)
+            pos += part.q
+        return out
     codes = pd.Index(id_strings(term.levels.to_numpy()) if len(term.factors) == 1
                      else term.levels.astype(str)).get_indexer(level_labels(term, frame))
     E = np.asarray(term.lhs_spec.get_model_matrix(frame, output="numpy", na_action="ignore"), dtype=float)

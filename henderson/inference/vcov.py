@@ -38,7 +38,7 @@ def _dC_quadratic(obj, theta, XL: np.ndarray, XR: np.ndarray) -> list[np.ndarray
         KB = B if t.Kinv is None else np.stack([t.Kinv @ B[b] for b in range(t.q)])
         cross = np.einsum("aim,bin->abmn", A, KB)  # A_a' K^-1 B_b
         for j in range(t.n_params):
-            D = -sinv[k] @ vm.derivative(k, j) @ sinv[k]
+            D = -sinv[k] @ vm.derivative(k, j, theta) @ sinv[k]
             out.append(np.einsum("ab,abmn->mn", D, cross))
     WL, WR = pat.W @ XL, pat.W @ XR
     res = vm.residual   # dC/dtheta_j = -W'R^-1 dR_j R^-1 W
@@ -89,7 +89,7 @@ def coefficient_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray]:
             KA = A if t.Kinv is None else np.stack([t.Kinv @ A[b] for b in range(t.q)])
             cross = np.einsum("aim,bim->abm", A, KA)
             for j in range(t.n_params):
-                D = -sinv[k] @ vm.derivative(k, j) @ sinv[k]
+                D = -sinv[k] @ vm.derivative(k, j, theta) @ sinv[k]
                 jac[idx, col] = -np.einsum("ab,abm->m", D, cross)
                 col += 1
         WX = pat.W @ XL
@@ -100,13 +100,7 @@ def coefficient_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray]:
 
 def _steps(obj, theta: np.ndarray, rel: float) -> np.ndarray:
     """Finite-difference step per parameter: rel times its scale (covariances: sqrt of the two variances)."""
-    vm = obj.vm
-    sigmas, s2 = vm.unpack(theta)
-    h = np.empty(vm.n_params)
-    for k, (t, S) in enumerate(zip(vm.terms, sigmas)):
-        h[vm.term_slice(k)] = [rel * np.sqrt(abs(S[a, a] * S[b, b])) for a, b in t.pairs()]
-    h[vm.residual_slice] = rel * s2
-    return np.maximum(h, 1e-300)
+    return np.maximum(rel * obj.vm.param_scales(theta), 1e-300)
 
 
 def _pair(obj, theta: np.ndarray, j: int, h: float, halvings: int = 30) -> tuple[np.ndarray, np.ndarray]:

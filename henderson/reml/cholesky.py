@@ -211,13 +211,12 @@ def boundary_flags(vm, theta: np.ndarray) -> Flags:
     boundary, zero, no_se = np.zeros(r, bool), np.zeros(r, bool), np.zeros(r, bool)
     singular = False
     for term, off, T in zip(vm.terms, vm.offsets(), vm.relative_cholesky(theta, RIDGE)):
-        pos = {pair: off + i for i, pair in enumerate(term.pairs())}
         for j in np.flatnonzero(np.diag(T) < SINGULAR):
             singular = True
-            mine = [pos[(a, b)] for a, b in term.pairs() if j in (a, b)]
-            if float(T[j] @ T[j]) <= RIDGE:
+            mine = [off + i for i in term.cov.involving(j)]
+            if float(T[j] @ T[j]) <= RIDGE and term.cov.kind in ("us", "diag"):
                 boundary[mine] = zero[mine] = True
             else:
-                boundary[[pos[(j, b)] for b in range(j)]] = True
+                boundary[[off + i for i in term.cov.with_earlier(j)]] = True
                 no_se[off:off + term.n_params] = True
     return Flags(boundary=boundary, zero=zero, no_se=no_se | boundary, singular=singular)

@@ -9,7 +9,10 @@ For random term k with covariance Sigma_k (q x q) over m_k levels and K_k:
     dl/dsigma2  = -1/2 [ (n - p - q + sum_k tr(Sigma_k^-1 T_k)) / sigma2 - e'e / sigma2^2 ]
 
 Working variates f_j = V_j P y are Z_k vec(U_k (E_j Sigma^-1)') and e / sigma2;
-the average information is AI_ij = 1/2 f_i' P f_j, with P f from one more solve.
+the average information is AI_ij = 1/2 f_i' P f_j, with P f from one more solve. When Sigma_k is
+not linear in its parameters (structures cs, ar1), -d2l/dtheta_i dtheta_j has one more term, minus
+the score along d2 Sigma_k/dtheta_i dtheta_j (``curvature``); it is added when the sum stays
+positive definite (near the optimum), so that Newton steps do not oscillate there.
 """
 from __future__ import annotations
 
@@ -64,7 +67,7 @@ def working_variates(obj: Objective, state: State) -> np.ndarray:
         U = blups(obj, state, k)
         Z = obj.pattern.W[:, obj.pattern.term_slice(k)]
         for j in range(t.n_params):
-            B = obj.vm.derivative(k, j) @ sinv[k]
+            B = obj.vm.derivative(k, j, state.theta) @ sinv[k]
             cols.append(Z @ (U @ B.T).T.ravel())
     res = obj.vm.residual
     cols += [res.derivative(j) * state.params.rinv_scale * state.e for j in range(res.n_params)]  # dR_j R^-1 e
@@ -89,17 +92,36 @@ def _score_parts(obj: Objective, state: State):
     g = np.empty(vm.n_params)
     for k, t in enumerate(vm.terms):
         sl = vm.term_slice(k)
-        out = []
-        for j in range(t.n_params):
-            E = vm.derivative(k, j)
-            A = sinv[k] @ E @ sinv[k]
-            out.append(-0.5 * (t.m * np.trace(sinv[k] @ E) - np.sum(A * (T[k] + S[k]))))
-        g[sl] = out
+        g[sl] = [_along(t.m, sinv[k], vm.derivative(k, j, state.theta), T[k], S[k]) for j in range(t.n_params)]
     tr_gc = float(sum(np.sum(si * Tk) for si, Tk in zip(sinv, T)))
     trP = (obj.pattern.n - obj.n_fixed - obj.pattern.q + tr_gc) / s2
     ee = float(state.e @ state.e)
     g[vm.residual_slice] = -0.5 * (trP - ee / s2**2)
     return g, T, S, tr_gc
+
+
+def _along(m: int, sinv: np.ndarray, E: np.ndarray, T: np.ndarray, S: np.ndarray) -> float:
+    """dl along dSigma_k = E: -1/2 [m tr(Sigma^-1 E) - tr(Sigma^-1 E Sigma^-1 (T + S))]."""
+    return -0.5 * (m * np.trace(sinv @ E) - np.sum((sinv @ E @ sinv) * (T + S)))
+
+
+def curvature(obj: Objective, state: State, T, S) -> np.ndarray:
+    """The part of -d2l/dtheta_i dtheta_j that the average information leaves out when Sigma_k is not
+    linear in its parameters (cs, ar1): -dl along d2 Sigma_k/dtheta_i dtheta_j (zero for linear terms)."""
+    vm = obj.vm
+    out = np.zeros((vm.n_params, vm.n_params))
+    sinv = state.params.sinv
+    for k, t in enumerate(vm.terms):
+        if t.cov.linear():
+            continue
+        sl = vm.term_slice(k)
+        p = state.theta[sl]
+        for i in range(t.n_params):
+            for j in range(i + 1):
+                E2 = t.cov.second_derivative(p, i, j)
+                out[sl.start + i, sl.start + j] = out[sl.start + j, sl.start + i] = \
+                    -_along(t.m, sinv[k], E2, T[k], S[k])
+    return out
 
 
 def score(obj: Objective, state: State) -> np.ndarray:
@@ -111,6 +133,10 @@ def derivatives(obj: Objective, state: State) -> Derivatives:
     """Score and AI matrix at ``state`` (one selected inversion, one multi-RHS solve)."""
     g, T, S, tr_gc = _score_parts(obj, state)
     ai = average_information(obj, state, working_variates(obj, state))
+    if obj.vm.structured():   # nonlinear structures: AI plus the curvature of Sigma(theta), kept where PD
+        observed = ai + curvature(obj, state, T, S)
+        if np.linalg.eigvalsh(observed)[0] > 0:
+            ai = observed
     return Derivatives(score=g, ai=ai, T=tuple(T), S=tuple(S), tr_ginv_c=tr_gc)
 
 

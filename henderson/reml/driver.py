@@ -322,7 +322,9 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     state = obj.at(theta)
     d = derivatives(obj, state)
     rows, converged, change, decrement, switch = [], False, np.inf, np.inf, False
-    blocks = any(t.q >= 2 for t in obj.vm.terms)
+    # the finish works over relative Cholesky factors of unstructured blocks; a model with a structured
+    # term (diag, cs, ar1) stays with AI/EM (those keep their own parameters inside their family)
+    blocks = any(t.q >= 2 for t in obj.vm.terms) and not obj.vm.structured()
     for it in range(1, options.iterations + 1):
         active = _at_boundary(obj, state, d, bounded)
         free = ~active

@@ -39,18 +39,21 @@ def random_effects_block(r) -> list[str]:
     vc = r.variance_components
     rows = []
     for g, sub in vc.groupby("group", sort=False):
-        var = sub[sub.term2 == ""]
+        var = sub[(sub.term2 == "") & (sub.term1 != "rho")]
         names = list(var.term1)
         v = dict(zip(names, var.estimate))
         cov = {(a, b): e for a, b, e in zip(sub.term1, sub.term2, sub.estimate) if b}
+        rho = sub.estimate[sub.term1 == "rho"]   # a structured term's correlation (cs, ar1)
         for i, name in enumerate(names):
             sd = np.sqrt(max(v[name], 0.0))
             cors = []
-            for other in names[:i]:
+            for other in names[:i] if rho.empty else []:
                 c = cov.get((name, other), cov.get((other, name), 0.0))
                 den = np.sqrt(v[name] * v[other]) if v[name] > 0 and v[other] > 0 else np.nan
                 cors.append(f"{c / den:.2f}" if np.isfinite(den) else "NA")
             rows.append([g if i == 0 else "", name, _fmt(v[name]), _fmt(sd)] + cors)
+        if not rho.empty:
+            rows.append(["", "rho", "", "", f"{float(rho.iloc[0]):.3f}"])
     ncor = max((len(x) for x in rows), default=4) - 4
     header = ["Groups", "Name", "Variance", "Std.Dev."] + (["Corr"] + [""] * (ncor - 1) if ncor else [])
     rows = [x + [""] * (len(header) - len(x)) for x in rows]

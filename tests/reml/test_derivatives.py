@@ -101,7 +101,7 @@ def dense_pieces(model, theta):
 
     n = len(y)
     V = s2 * np.eye(n) + sum(zgz(k, S) for k, S in enumerate(sigmas))
-    dV = [zgz(k, vm.derivative(k, j)) for k, t in enumerate(vm.terms) for j in range(t.n_params)]
+    dV = [zgz(k, vm.derivative(k, j, theta)) for k, t in enumerate(vm.terms) for j in range(t.n_params)]
     dV.append(np.eye(n))
     Vi = np.linalg.inv(V)
     P = Vi - Vi @ X @ np.linalg.solve(X.T @ Vi @ X, X.T @ Vi)
