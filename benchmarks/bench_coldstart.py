@@ -3,12 +3,17 @@ first fit in a new process with an empty numba cache (cold) and with the cache i
 
     python -m benchmarks.bench_coldstart                      # milk animal model + Penicillin (~2 min)
     python -m benchmarks.bench_coldstart --crossed InstEval   # InstEval as the crossed model
+    python -m benchmarks.bench_coldstart --no-aot             # fits without the install-time kernels
 
-The package is installed with ``pip install --no-deps --target <tmp>`` from
-this checkout (a wheel built and installed, not an editable link), and every measurement runs in a
+A wheel is built from this checkout as pip builds one for a user installing from source (``pip
+wheel --no-deps``: an isolated build environment with the build requirements of pyproject.toml,
+then henderson's kernels compiled ahead of time by setup.py) and installed with ``pip install
+--no-deps --target <tmp>`` (what installing a published wheel costs); every measurement runs in a
 new Python process with that folder first on PYTHONPATH. Cold: NUMBA_CACHE_DIR is a new empty
-folder; warm: the same command again with the folder the cold run filled. Import and --help times
-are medians of 5 processes. Output: benchmarks/results/coldstart.json and coldstart.md.
+folder; warm: the same command again with the folder the cold run filled. ``--no-aot`` sets
+HENDERSON_NO_AOT=1 in the fits, so that numba compiles every kernel (the cold start without the
+install-time kernels). Import and --help times are medians of 5 processes. Output:
+benchmarks/results/coldstart.json and coldstart.md (``--no-aot``: coldstart_jit.*).
 """
 from __future__ import annotations
 
@@ -49,24 +54,32 @@ else:
 r = hd.fit(sys.argv[3], data, **kw)
 t2, c2 = time.perf_counter(), cpu()
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from henderson import aot
 print(json.dumps({"file": hd.__file__, "load_seconds": t1 - t0, "fit_seconds": t2 - t1, "fit_cpu_seconds": c2 - c1,
-                  "converged": bool(r.converged), "peak_mb": peak_mb}))
+                  "converged": bool(r.converged), "peak_mb": peak_mb, "aot": aot.compiled() is not None}))
 """
 
 
-def install(target: Path) -> float:
-    """pip-install this checkout (no dependencies, no editable link) into target; seconds taken."""
+def install(target: Path) -> dict:
+    """Build a wheel of this checkout and pip-install it (no dependencies, no editable link) into
+    target: seconds taken by each step."""
+    wheels = target.parent / "wheel"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--target", str(target), str(ROOT)], check=True, cwd=target.parent)
-    return time.perf_counter() - t0
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+                   check=True, cwd=target.parent)
+    t1 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                    *map(str, wheels.glob("henderson-*.whl"))], check=True, cwd=target.parent)
+    return {"build_seconds": t1 - t0, "install_seconds": time.perf_counter() - t1}
 
 
-def _env(target: Path, cache: Path | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
+def _env(target: Path, cache: Path | None, no_aot: bool = False) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR", "HENDERSON_NO_AOT")}
     env["PYTHONPATH"] = str(target)
     if cache is not None:
         env["NUMBA_CACHE_DIR"] = str(cache)
+    if no_aot:
+        env["HENDERSON_NO_AOT"] = "1"
     return env
 
 
@@ -81,11 +94,11 @@ def wall(args: list[str], target: Path, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
-def first_fit(model: str, target: Path, cache: Path) -> dict:
+def first_fit(model: str, target: Path, cache: Path, no_aot: bool) -> dict:
     """One fit of `model` in a new process with numba cache folder `cache`: seconds, memory, notice."""
     formula, dataset = MODELS[model]
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", CHILD, model, dataset, formula], env=_env(target, cache),
+    p = subprocess.run([sys.executable, "-c", CHILD, model, dataset, formula], env=_env(target, cache, no_aot),
                        cwd=target.parent, capture_output=True, text=True, check=True)
     out = json.loads(p.stdout.strip().splitlines()[-1])
     if not out["file"].startswith(str(target)):
@@ -95,18 +108,18 @@ def first_fit(model: str, target: Path, cache: Path) -> dict:
     return out
 
 
-def measure(crossed: str) -> dict:
+def measure(crossed: str, no_aot: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="henderson-coldstart-") as tmp:
         target = Path(tmp) / "site"
-        res = {"install_seconds": install(target),
+        res = {**install(target),
                "import_seconds": wall(["-c", "import henderson"], target),
                "import_api_seconds": wall(["-c", "import henderson; henderson.Model; henderson.Pedigree"], target),
                "help_seconds": wall(["-m", "henderson.cli", "--help"], target), "fits": {}}
         for model in ("milk", crossed):
             cache = Path(tmp) / f"numba-cache-{model}"
             cache.mkdir()
-            cold = first_fit(model, target, cache)
-            warm = first_fit(model, target, cache)
+            cold = first_fit(model, target, cache, no_aot)
+            warm = first_fit(model, target, cache, no_aot)
             res["fits"][model] = {"cold": cold, "warm": warm}
         return res
 
@@ -115,17 +128,20 @@ def markdown(res: dict, started: str, args: str) -> str:
     lines = ["# henderson cold start", "",
              f"Run {started} on {platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, Python "
              f"{platform.python_version()}). Reproduce: `python -m benchmarks.bench_coldstart{args}`.", "",
-             "A fresh `pip install --target` of the checkout; every figure is a new Python process. Import and "
-             "--help: median of 5. Cold: empty NUMBA_CACHE_DIR; warm: the same fit again with the cache the cold "
+             "A wheel built from the checkout (`pip wheel --no-deps`: isolated build environment, kernels compiled "
+             "ahead of time) and a fresh `pip install --target` of it; every figure is a new Python process. Import "
+             "and --help: median of 5. Cold: empty NUMBA_CACHE_DIR; warm: the same fit again with the cache the cold "
              "run left. `fit s` = data loading excluded, numba compilation included (wall; `CPU s` the same in "
-             "CPU seconds of the process, less sensitive to other load on the machine); `process s` = whole process.",
+             "CPU seconds of the process, less sensitive to other load on the machine); `process s` = whole process; "
+             "`AOT`: the install-time kernels were used (`--no-aot`: HENDERSON_NO_AOT=1, numba compiles them all).",
              "", "| measurement | seconds |", "|---|---:|",
-             f"| pip install (no deps) | {res['install_seconds']:.2f} |",
+             f"| pip wheel (build from source, no deps) | {res['build_seconds']:.2f} |",
+             f"| pip install of the wheel (no deps) | {res['install_seconds']:.2f} |",
              f"| `import henderson` | {res['import_seconds']:.3f} |",
              f"| `import henderson; henderson.Model; henderson.Pedigree` | {res['import_api_seconds']:.3f} |",
              f"| `henderson --help` | {res['help_seconds']:.3f} |", "",
-             "| model | cache | fit s | CPU s | process s | cold - warm s (CPU) | peak MB | notice on stderr |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+             "| model | cache | fit s | CPU s | process s | cold - warm s (CPU) | peak MB | notice on stderr | AOT |",
+             "|---|---|---:|---:|---:|---:|---:|---|---|"]
     for model, runs in res["fits"].items():
         extra = runs["cold"]["fit_seconds"] - runs["warm"]["fit_seconds"]
         extra_cpu = runs["cold"]["fit_cpu_seconds"] - runs["warm"]["fit_cpu_seconds"]
@@ -133,21 +149,24 @@ def markdown(res: dict, started: str, args: str) -> str:
             r = runs[kind]
             lines.append(f"| {model} | {kind} | {r['fit_seconds']:.2f} | {r['fit_cpu_seconds']:.2f} | "
                          f"{r['process_seconds']:.2f} | {extra:.2f} ({extra_cpu:.2f}) | {r['peak_mb']:.0f} | "
-                         f"{'yes' if r['notice'] else 'no'} |")
+                         f"{'yes' if r['notice'] else 'no'} | {'yes' if r['aot'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--crossed", choices=["Penicillin", "InstEval"], default="Penicillin")
+    ap.add_argument("--no-aot", action="store_true", help="fits with HENDERSON_NO_AOT=1 (numba compiles all)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M")
-    res = measure(a.crossed)
+    res = measure(a.crossed, a.no_aot)
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "coldstart.json").write_text(json.dumps({"started": started, **res}, indent=1))
-    text = markdown(res, started, "" if a.crossed == "Penicillin" else f" --crossed {a.crossed}")
-    (a.out / "coldstart.md").write_text(text)
+    stem = "coldstart_jit" if a.no_aot else "coldstart"
+    (a.out / f"{stem}.json").write_text(json.dumps({"started": started, **res}, indent=1))
+    args = ("" if a.crossed == "Penicillin" else f" --crossed {a.crossed}") + (" --no-aot" if a.no_aot else "")
+    text = markdown(res, started, args)
+    (a.out / f"{stem}.md").write_text(text)
     print(text)
 
 

@@ -10,6 +10,8 @@ Kernel modules take ``njit`` from here, so that the notice is registered before 
 (``import henderson`` itself imports no numba), and so that a kernel still works where numba finds no
 writable cache folder (read-only site-packages, no writable home, NUMBA_CACHE_DIR unset): numba then
 refuses ``cache=True`` at import; the kernel is compiled in memory instead, with one warning.
+Kernels compiled at install time (henderson.aot) are used where present, so that the notice and the
+compilation only concern kernels without them.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import logging
 
 import numba
 from numba.core import event
+
+from . import aot
 
 log = logging.getLogger("henderson")
 NO_CACHE = ("numba finds no writable folder to cache henderson's kernels: they are compiled in every "
@@ -49,15 +53,21 @@ event.register("numba:compile", NOTICE)
 
 
 def njit(**options):
-    """numba.njit(**options) as a decorator; with cache=True and no cache folder, not cached (one warning)."""
+    """numba.njit(**options) as a decorator, with the kernel's install-time compiled versions if any
+    (aot.attach); with cache=True and no cache folder, not cached (one warning)."""
     def decorate(func):
-        try:
-            return numba.njit(**options)(func)
-        except RuntimeError as exc:
-            if not options.get("cache") or "no locator available" not in str(exc):
-                raise
-            if not NOTICE.uncached:
-                NOTICE.uncached = True
-                log.warning(NO_CACHE)
-            return numba.njit(**{**options, "cache": False})(func)
+        return aot.attach(_dispatcher(func, options))
     return decorate
+
+
+def _dispatcher(func, options):
+    """numba.njit(**options)(func); uncached if numba has no cache folder for it."""
+    try:
+        return numba.njit(**options)(func)
+    except RuntimeError as exc:
+        if not options.get("cache") or "no locator available" not in str(exc):
+            raise
+        if not NOTICE.uncached:
+            NOTICE.uncached = True
+            log.warning(NO_CACHE)
+        return numba.njit(**{**options, "cache": False})(func)

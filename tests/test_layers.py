@@ -1,8 +1,8 @@
 """The import-layers contract (ARCHITECTURE.md "Layers"): a module imports only from its own layer or below.
 
     cli, io, simulate, datasets, demo > model > fitted > inference > results > reml > mme > covariance
-    > relationships, genomic > formula, pedigree > linalg > ids, sorting, jitnotice, errors, options, distributions,
-    structures
+    > relationships, genomic > formula, pedigree > linalg > ids, sorting, jitnotice, aot, aot_build, errors, options,
+    distributions, structures
 
 Imports are read from the source with ast, including those inside functions (lazy imports count).
 """
@@ -17,7 +17,7 @@ import henderson
 
 ROOT = Path(henderson.__file__).parent
 LAYERS = [
-    {"errors", "options", "ids", "jitnotice", "sorting", "distributions", "structures"},
+    {"errors", "options", "ids", "jitnotice", "aot", "aot_build", "sorting", "distributions", "structures"},
     {"linalg"},
     {"formula", "pedigree"},
     {"relationships", "genomic"},   # genomic builds Relationship values (GBLUP, SingleStep, ParentGroups)
