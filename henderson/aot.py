@@ -6,7 +6,8 @@ generic code for the build machine's architecture (no instructions of its partic
 needs neither numba nor a compiler at run time. jitnotice.njit hands every kernel to :func:`attach`:
 
 - a listed kernel whose compiled versions are present becomes an :class:`AOTKernel`, which calls
-  the compiled version whose argument types match exactly (dtype, dimensions, C order, writable)
+  the compiled version whose argument types match exactly (dtype, dimensions, C order, aligned,
+  writable)
   and otherwise the numba dispatcher (compiled on first use and cached on disk, as without AOT);
 - a kernel not listed (called only from other kernels, or new), or any kernel where the extension
   is absent (a failed build, a checkout on PYTHONPATH) or stale, is the numba dispatcher itself.
@@ -110,7 +111,7 @@ def _checker(spec: str):
     if ndim:
         def array(a):
             return (type(a) is np.ndarray and a.dtype == dtype and a.ndim == ndim and a.flags.c_contiguous
-                    and (readonly or a.flags.writeable))
+                    and a.flags.aligned and (readonly or a.flags.writeable))
         return array
     if dtype.kind == "b":
         return lambda x: isinstance(x, bool | np.bool_)
@@ -152,6 +153,9 @@ class AOTKernel:
     def _numba_type_(self):
         from numba.core import types
         return types.Dispatcher(self.dispatcher)
+
+    def __reduce__(self):
+        return self.__qualname__  # pickled by reference, as a function
 
     def __call__(self, *args):
         for checks, func in self.versions:

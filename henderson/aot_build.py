@@ -83,5 +83,7 @@ def configure(ext, build_temp: str) -> None:
         template = cc.distutils_extension()
         for attr in EXTENSION_ATTRS:
             setattr(ext, attr, getattr(template, attr))
+        sources = _import_kernel_module("henderson.aot").KERNEL_SOURCES
+        ext.depends += [str(ROOT / "henderson" / name) for name in sources]  # relinked when one changed
         objects, _ = cc._compile_object_files(str(temp))  # what pycc's own build_ext does
     ext.extra_objects = objects

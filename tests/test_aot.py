@@ -2,6 +2,7 @@
 and numba's dispatcher, the table of listed kernels, and, where the extension is built (an installed
 or `pip install -e` checkout), that every listed kernel uses it and agrees with numba's compilation."""
 import importlib
+import pickle
 
 import numpy as np
 import pytest
@@ -49,6 +50,7 @@ def test_exact_types_call_the_compiled_version(kernel):
     (np.ones(3, np.float32), 2),
     (np.ones(6)[::2], 2),               # not contiguous
     (np.ones((1, 3)), 2),               # two dimensions
+    (np.frombuffer(bytearray(32), np.float64, count=3, offset=4), 2),  # not aligned
     (np.ones(3), 2.0),                  # float where int
     (np.ones(3), True),                 # bool where int
 ])
@@ -112,6 +114,11 @@ def test_every_listed_kernel_uses_the_extension():
         func = _listed(kernel)
         assert isinstance(func, aot.AOTKernel), kernel
         assert len(func.versions) == len(versions)
+
+
+@needs_extension
+def test_compiled_kernels_pickle_by_reference():
+    assert pickle.loads(pickle.dumps(selinv.find_supernodes)) is selinv.find_supernodes
 
 
 @needs_extension
