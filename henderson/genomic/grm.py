@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit, prange
+from numba import prange
 from scipy.linalg import blas
 
 from ..errors import DesignError
+from ..jitnotice import njit
 from .genotypes import MISSING, Genotypes
 
 EXACT_SNPS_FLOAT32 = 2**22  # m below this: integer sums of M0 M0' are exact in float32

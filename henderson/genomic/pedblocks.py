@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
 from ..errors import PedigreeError
 from ..ids import show_ids
+from ..jitnotice import njit
 from ..linalg import Factor
 from ..pedigree import Pedigree
 
