@@ -21,6 +21,8 @@ _LAZY = {
     "FitResult": ".fitted",
     "simulate": ".simulate",
     "GBLUP": ".genomic", "SingleStep": ".genomic", "ParentGroups": ".genomic",
+    "corSymm": ".residual", "corAR1": ".residual", "corCAR1": ".residual", "corCompSymm": ".residual",
+    "varIdent": ".residual",
     "AliasedColumnsWarning": ".errors", "ConvergenceError": ".errors", "ConvergenceWarning": ".errors",
     "DesignError": ".errors", "HendersonError": ".errors", "MissingDataWarning": ".errors",
     "NotPositiveDefiniteError": ".errors", "PedigreeError": ".errors", "PedigreeWarning": ".errors",
@@ -28,6 +30,7 @@ _LAZY = {
 _SUBMODULES = ("datasets", "genomic")
 
 __all__ = ["datasets", "genomic", "GBLUP", "SingleStep", "ParentGroups",
+           "corSymm", "corAR1", "corCAR1", "corCompSymm", "varIdent",
            "Model", "fit", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree",
            "FitResult", "HendersonError", "DesignError", "PedigreeError", "NotPositiveDefiniteError",
            "ConvergenceError", "ConvergenceWarning", "AliasedColumnsWarning", "MissingDataWarning",

@@ -1,9 +1,10 @@
-"""Variance model: theta -> G = blockdiag_k(Sigma_k (x) K_k) and R = sigma2 I.
+"""Variance model: theta -> G = blockdiag_k(Sigma_k (x) K_k) and R = sigma2 I (or a structured R).
 
 theta stacks, for each random term k in order, the parameters of its q_k x q_k covariance Sigma_k
 (unstructured: the lower triangle row by row, s11, s21, s22, s31, ...; diag, cs, ar1: see
 henderson.structures, which maps a term's parameters to Sigma_k and dSigma_k), and last the
-parameters of the residual term (today its variance sigma2). K_k is the identity or a
+parameters of the residual term: its variance sigma2, then (a structured R, henderson.residual) the
+correlation and variance-function parameters. K_k is the identity or a
 relationship matrix given by its sparse inverse K_k^-1 (rows in the order of the term's levels).
 
 This module owns the parameter layout: where each parameter sits in theta, its name and its
@@ -73,10 +74,15 @@ class ResidualCovariance:
     """
 
     name: str = "Residual"
+    structured = False
 
     @property
     def n_params(self) -> int:
         return 1
+
+    def positive(self) -> np.ndarray:
+        """Offsets (within the residual parameters) of the positive scalars: sigma2."""
+        return np.zeros(1, dtype=np.int64)
 
     def names(self) -> list[str]:
         return [self.name]
@@ -103,15 +109,30 @@ class VarianceParams:
     sinv: tuple
     logdet_G: float
     sigma2: float
+    residual: object = None   # henderson.residual.ResidualParams of a structured R; None for R = sigma2 I
 
     @property
     def rinv_scale(self) -> float:
-        """R^-1 = rinv_scale * I."""
+        """R^-1 = rinv_scale * I (R = sigma2 I only)."""
         return 1.0 / self.sigma2
 
     def logdet_R(self, n: int) -> float:
         """log|R| over n records."""
+        if self.residual is not None:
+            return self.residual.logdet
         return n * float(np.log(self.sigma2))
+
+    def quad_R(self, e: np.ndarray) -> float:
+        """e'R^-1 e."""
+        if self.residual is not None:
+            return self.residual.quad(e)
+        return float(e @ e) * self.rinv_scale
+
+    def apply_rinv(self, x: np.ndarray) -> np.ndarray:
+        """R^-1 x."""
+        if self.residual is not None:
+            return self.residual.apply_rinv(x)
+        return x * self.rinv_scale
 
 
 @dataclass(frozen=True)
@@ -139,10 +160,14 @@ class VarianceModel:
         """The residual variance (the scale of R) at theta."""
         return float(np.asarray(theta, dtype=float)[self.residual_slice][0])
 
+    def residual_extra(self, theta: np.ndarray) -> np.ndarray:
+        """The residual term's parameters after sigma2 (a structured R's correlation and variance parameters)."""
+        return np.asarray(theta, dtype=float)[self.residual_slice][1:]
+
     def with_sigma2(self, theta: np.ndarray, sigma2: float) -> np.ndarray:
         """theta with the residual variance set to ``sigma2``."""
         out = np.array(theta, dtype=float)
-        out[self.residual_slice] = sigma2
+        out[self.residual_slice.start] = sigma2
         return out
 
     def single_variances(self) -> np.ndarray:
@@ -154,7 +179,7 @@ class VarianceModel:
     def positive_scalars(self) -> np.ndarray:
         """Positions of the parameters that are positive scalars: 1x1 variances, the variances of
         structured terms, and the residual variance."""
-        res = np.arange(self.n_params)[self.residual_slice]
+        res = self.residual_slice.start + self.residual.positive()
         mine = [off + i for t, off in zip(self.terms, self.offsets()) for i in t.cov.variances()]
         return np.append(np.array(mine, dtype=np.int64), res).astype(np.int64)
 
@@ -212,7 +237,9 @@ class VarianceModel:
             logdet_G += t.m * np.linalg.slogdet(S)[1] + t.q * t.logdet_K
         if not s2 > 0:
             raise NotPositiveDefiniteError(f"residual variance must be positive, got {s2}")
-        return VarianceParams(theta=theta, sigmas=tuple(sigmas), sinv=tuple(sinv), logdet_G=logdet_G, sigma2=s2)
+        res = self.residual.at(s2, self.residual_extra(theta)) if self.residual.structured else None
+        return VarianceParams(theta=theta, sigmas=tuple(sigmas), sinv=tuple(sinv), logdet_G=logdet_G, sigma2=s2,
+                              residual=res)
 
     def offsets(self) -> list[int]:
         """Start of each term's parameters in theta."""
@@ -232,18 +259,25 @@ class VarianceModel:
         sigmas = [t.cov.sigma(theta[self.term_slice(k)]) for k, t in enumerate(self.terms)]
         return sigmas, self.sigma2(theta)
 
-    def pack(self, sigmas, sigma2: float) -> np.ndarray:
-        """([Sigma_k], sigma2) -> theta; a structured term takes the parameters of the member of its
-        family near Sigma_k (exact when Sigma_k is one; structures.Structure.project)."""
+    def pack(self, sigmas, sigma2: float, extra=None) -> np.ndarray:
+        """([Sigma_k], sigma2, residual structure parameters) -> theta; a structured term takes the parameters
+        of the member of its family near Sigma_k (exact when Sigma_k is one; structures.Structure.project);
+        ``extra`` defaults to the residual term's start values (none for R = sigma2 I)."""
         out = [t.cov.project(S) for t, S in zip(self.terms, sigmas)]
-        return np.concatenate(out + [[float(sigma2)]])
+        return np.concatenate(out + [[float(sigma2)], self._extra(extra)])
 
-    def from_params(self, params, sigma2: float) -> np.ndarray:
-        """theta from each term's own parameters (structures.Structure order) and the residual variance."""
+    def _extra(self, extra) -> np.ndarray:
+        if extra is None:
+            extra = self.residual.start() if self.residual.structured else []
+        return np.asarray(extra, dtype=float).ravel()
+
+    def from_params(self, params, sigma2: float, extra=None) -> np.ndarray:
+        """theta from each term's own parameters (structures.Structure order), the residual variance and
+        the residual structure's parameters (``extra``, default their start values)."""
         for t, p in zip(self.terms, params):
             if len(p) != t.n_params:
                 raise ValueError(f"term {t.name!r} has {t.n_params} parameters, got {len(p)}")
-        return np.concatenate([np.asarray(p, dtype=float) for p in params] + [[float(sigma2)]])
+        return np.concatenate([np.asarray(p, dtype=float) for p in params] + [[float(sigma2)], self._extra(extra)])
 
     def param_table(self) -> pd.DataFrame:
         """One row per element of theta: group, term1, term2 (empty for a variance)."""
@@ -279,15 +313,17 @@ class VarianceModel:
 
     def param_scales(self, theta: np.ndarray) -> np.ndarray:
         """A scale per element of theta (finite-difference steps): sqrt(S_aa S_bb) for a (co)variance,
-        1 for a correlation parameter, sigma2 for the residual."""
+        1 for a correlation parameter, sigma2 for the residual, 1 for a residual structure's parameters."""
         sigmas, s2 = self.unpack(theta)
         parts = [t.cov.scales(S) for t, S in zip(self.terms, sigmas)]
-        return np.concatenate(parts + [[s2]])
+        return np.concatenate(parts + [[s2], np.ones(self.residual.n_params - 1)])
 
     def is_admissible(self, theta: np.ndarray, tol: float = 0.0) -> bool:
         """Every Sigma_k positive definite (smallest eigenvalue > tol * its scale) and sigma2 > 0."""
         sigmas, s2 = self.unpack(theta)
         if not s2 > 0:
+            return False
+        if self.residual.structured and not self.residual.admissible(self.residual_extra(theta)):
             return False
         for S in sigmas:
             w = np.linalg.eigvalsh(S)

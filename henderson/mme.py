@@ -2,6 +2,10 @@
 
     C(theta) = W'R^-1 W + blockdiag(0, G^-1),   rhs(theta) = W'R^-1 y_c,   W = [X Z],  R = sigma2 I
 
+(or a structured, block-diagonal R, henderson.residual: W'R^-1 W is then summed from each group's local
+block of W, found once with its positions on C's pattern, which holds the fill-in of W'BW for B the
+pattern of R).
+
 with G^-1 = blockdiag_k(Sigma_k^-1 (x) K_k^-1). The sparsity pattern of C (both
 triangles, explicit zeros kept) depends only on the design, so it is built once;
 ``values(theta)`` rewrites the numbers only, and the Cholesky factor's symbolic
@@ -17,12 +21,14 @@ cancellation that a large mean (sleepstudy's reaction times + 1e9) would cause.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
 from .covariance import VarianceModel, VarianceParams
 from .formula import Design
+from .residual.kernels import cross_values, local_blocks
 
 
 def _ones_like(M: sp.spmatrix) -> sp.csc_matrix:
@@ -108,7 +114,11 @@ class MMEPattern:
 
     def coefficients(self, params: VarianceParams) -> sp.csc_matrix:
         """C = W'R^-1W + blockdiag(0, G^-1) at ``params`` on the fixed pattern."""
-        data = self.wtw * params.rinv_scale + self._ginv_data(params.sinv)
+        if params.residual is not None:
+            data = cross_values(self.residual_blocks, params.residual.inv_blocks, self.pattern.nnz) \
+                + self._ginv_data(params.sinv)
+        else:
+            data = self.wtw * params.rinv_scale + self._ginv_data(params.sinv)
         return sp.csc_matrix((data, self.pattern.indices, self.pattern.indptr), shape=self.pattern.shape)
 
     def penalty(self, params: VarianceParams, sol: np.ndarray) -> float:
@@ -117,8 +127,17 @@ class MMEPattern:
                              shape=self.pattern.shape)
         return float(sol @ (Ginv @ sol))
 
+    @cached_property
+    def residual_blocks(self) -> list:
+        """A structured residual's groups as local blocks of W with their positions in C (residual.kernels)."""
+        W = sp.csr_matrix(self.W)
+        W.sort_indices()
+        return [local_blocks(c.idx, W, self.pattern) for c in self.vm.residual.layout.classes]
+
     def rhs(self, params: VarianceParams) -> np.ndarray:
         """W'R^-1 y_c: the right-hand side for the centred response (see ``uncentre``)."""
+        if params.residual is not None:
+            return np.asarray(self.W.T @ params.residual.apply_rinv(self.yc)).ravel()
         return self.wty * params.rinv_scale
 
     def uncentre(self, sol_c: np.ndarray) -> np.ndarray:
@@ -242,6 +261,9 @@ def build_pattern(design: Design, vm: VarianceModel) -> MMEPattern:
                 blocks.append((k, a, b, _kron_block(t.Kinv, t.m, a, b, size, pos)))
         pos += t.q * t.m
     union = _ones_like(WtW)
+    if vm.residual.structured:   # W'R^-1 W fills in within the residual's groups: |W|'B|W|, no cancellation
+        A = abs(W)
+        union = union + _ones_like(sp.csc_matrix(A.T @ vm.residual.layout.block_pattern() @ A))
     stored_diag = np.zeros(size, dtype=bool)
     stored_diag[_diagonal_positions(WtW) >= 0] = True
     for k, a, b, M in blocks:

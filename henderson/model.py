@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import relationships as rel
-from .covariance import TermCovariance, VarianceModel
+from .covariance import ResidualCovariance, TermCovariance, VarianceModel
 from .errors import DesignError
 from .fitted.build import from_solution, from_trace
 from .formula import build_design, parse_formula
@@ -20,6 +20,7 @@ from .formula.correlated import join_correlated
 from .mme import build_pattern
 from .options import Options
 from .reml import Objective, run
+from .residual import bind_residual
 
 
 class Model:
@@ -35,7 +36,8 @@ class Model:
     """
 
     def __init__(self, formula: str, data: pd.DataFrame, relationships: dict | None = None,
-                 ordering: str = "auto", prune: bool = False, correlated=None):
+                 ordering: str = "auto", prune: bool = False, correlated=None, correlation=None, variance=None,
+                 weights: str | None = None):
         parsed = parse_formula(formula)
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -44,7 +46,9 @@ class Model:
         design = build_design(formula, data, ids={k: r.ids for k, r in self.relationships.items()})
         self.design, self.joint = join_correlated(design, correlated)
         self.relationships = rel.joined(self.relationships, self.joint)
-        self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms))
+        residual = bind_residual(correlation, variance, weights, data.loc[self.design.rows], self.design.terms)
+        self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms),
+                                residual if residual is not None else ResidualCovariance())
         self.pattern = build_pattern(self.design, self.vm)
         self.ordering = ordering
         self._objectives: dict[str, Objective] = {}
@@ -84,17 +88,23 @@ class Model:
         return self._objectives[method]
 
     def theta(self, variances: dict) -> np.ndarray:
-        """theta from {group: variance or q x q covariance, ..., "Residual": sigma2}."""
+        """theta from {group: variance or q x q covariance, ..., "Residual": sigma2}; a structured residual's
+        parameters by their names (``vm.names()``: "Residual:Phi", "Residual:cor(1,2)", "Residual:sd(10)"),
+        at their start values (no correlation, SD ratios 1) when left out."""
         variances = {("+".join(k) if isinstance(k, tuple) else k): v for k, v in variances.items()}
         missing = [t.name for t in self.vm.terms if t.name not in variances] + \
             ([] if "Residual" in variances else ["Residual"])
         if missing:
             raise DesignError(f"variances missing for {missing}; give one for every term and 'Residual'")
-        unknown = set(variances) - {t.name for t in self.vm.terms} - {"Residual"}
+        structure = self.vm.residual.names()[1:] if self.vm.residual.structured else []
+        unknown = set(variances) - {t.name for t in self.vm.terms} - {"Residual"} - set(structure)
         if unknown:
             raise DesignError(f"variances given for unknown group(s) {sorted(unknown)}")
         params = [self._term_params(t, variances[t.name]) for t in self.vm.terms]
-        theta = self.vm.from_params(params, float(variances["Residual"]))
+        extra = None
+        if structure:
+            extra = [float(variances.get(name, v)) for name, v in zip(structure, self.vm.residual.start())]
+        theta = self.vm.from_params(params, float(variances["Residual"]), extra)
         self.vm.at(theta)  # raises NotPositiveDefiniteError naming the term
         return theta
 
@@ -130,13 +140,20 @@ class Model:
         if opts.algorithm == "em" and nonlinear:
             raise DesignError(f"EM-REML needs covariances linear in their parameters (unstructured, diag); "
                               f"term(s) {nonlinear} have a cs or ar1 structure: use algorithm='ai'")
+        if self.vm.residual.structured:
+            if opts.algorithm == "em":
+                raise DesignError("algorithm='em' has no update for the residual structure's parameters "
+                                  f"({self.vm.residual.description}); use algorithm='ai'")
+            opts = Options(method=opts.method, algorithm=opts.algorithm, max_iter=opts.max_iter, tol=opts.tol,
+                           tol_change=opts.tol_change, em_start=opts.em_start, ddf="residual", callback=callback)
         obj = self.objective(opts.method)
         trace = run(obj, None if start is None else self.theta(start), opts)
         return from_trace(self, obj, trace, opts.algorithm, ddf=opts.ddf)
 
 
 def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "auto",
-        prune: bool = False, correlated=None, **options):
+        prune: bool = False, correlated=None, correlation=None, variance=None, weights: str | None = None,
+        **options):
     """Model(formula, data, ...).fit(**options) in one call."""
-    return Model(formula, data, relationships=relationships, ordering=ordering, prune=prune,
-                 correlated=correlated).fit(**options)
+    return Model(formula, data, relationships=relationships, ordering=ordering, prune=prune, correlated=correlated,
+                 correlation=correlation, variance=variance, weights=weights).fit(**options)

@@ -21,7 +21,7 @@ LAYERS = [
     {"linalg"},
     {"formula", "pedigree"},
     {"relationships", "genomic"},   # genomic builds Relationship values (GBLUP, SingleStep, ParentGroups)
-    {"covariance"},
+    {"covariance", "residual"},
     {"mme"},
     {"reml"},
     {"results"},

@@ -18,7 +18,8 @@ def _fit_overrides(args) -> dict:
     return {"data": args.data, "formula": args.formula, "pedigree": args.pedigree,
             "pedigree_term": args.pedigree_term, "method": args.method, "algorithm": args.algorithm,
             "factors": args.factors, "scale": args.scale, "subset": args.subset, "max_iter": args.max_iter,
-            "tol": args.tol, "ordering": args.ordering, "out": args.out,
+            "tol": args.tol, "ordering": args.ordering, "out": args.out, "correlation": args.correlation,
+            "variance": args.variance, "weights": args.weights,
             **{k: getattr(args, k) for k in PEDIGREE_OPTIONS}}
 
 

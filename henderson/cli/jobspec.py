@@ -18,7 +18,7 @@ FIELDS = {
     "name": str, "data": str, "formula": str, "out": str, "pedigree": str, "pedigree_term": str,
     "pedigree_id": str, "pedigree_sire": str, "pedigree_dam": str, "method": str, "algorithm": str,
     "factors": list, "scale": list, "subset": str, "max_iter": int, "tol": float, "em_start": int,
-    "ordering": str,
+    "ordering": str, "correlation": str, "variance": str, "weights": str,
     "pedigree_unknown": list, "pedigree_sire_as_dam": str, "pedigree_parents_not_listed": str,
     "pedigree_sep": str, "pedigree_header": str, "pedigree_columns": str,
     "genotypes": str, "genomic": str, "blend": float, "tune": bool, "apy_core": int, "genomic_qc": bool,

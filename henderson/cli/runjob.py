@@ -127,7 +127,8 @@ def fit_job(job: dict, callback=None):
     df, rels = load_inputs(job)
     t0 = time.perf_counter()
     try:
-        model = Model(job["formula"], df, relationships=rels, ordering=job.get("ordering") or "auto")
+        model = Model(job["formula"], df, relationships=rels, ordering=job.get("ordering") or "auto",
+                      correlation=job.get("correlation"), variance=job.get("variance"), weights=job.get("weights"))
     except PedigreeError as exc:
         raise InputProblem(job.get("pedigree") or job["data"], str(exc)) from exc
     except INPUT_ERRORS as exc:

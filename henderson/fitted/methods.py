@@ -57,10 +57,13 @@ class InferenceMethods:
                                             self.fixed_effects["estimate"].to_numpy(), V, self.sigma2)
         return self.cache["context"]
 
+    def _structured(self) -> bool:
+        return self.model is not None and self.model.vm.residual.structured
+
     def _den_df(self, ddf: str) -> float | None:
         """The API's ddf ("satterthwaite" or "residual") as the inference layer takes it: None
-        (Satterthwaite, per contrast) or the residual df n - p."""
-        if choice("ddf", ddf or "satterthwaite", DDF) == "satterthwaite":
+        (Satterthwaite, per contrast) or the residual df n - p (always with a structured residual, as nlme's gls)."""
+        if choice("ddf", ddf or "satterthwaite", DDF) == "satterthwaite" and not self._structured():
             return None
         return float(max(self.nobs - self.n_fixed, 1))
 
@@ -123,6 +126,8 @@ class InferenceMethods:
                                         log_scale=np.r_[np.zeros(len(fe), bool),
                                                         (vc["term2"] == "") & (vc["term1"] != "rho")])
         if method == "profile":
+            if self._structured():
+                raise DesignError("profile intervals are not available with a structured residual; use method='wald'")
             key = ("profile", level)
             if key not in self.cache:
                 model = self._require_model()

@@ -74,10 +74,15 @@ def _k_block(tc, cols: np.ndarray) -> np.ndarray:
     return spla.splu(sp.csc_matrix(tc.Kinv)).solve(rhs)[cols]
 
 
-def marginal_covariance(result, group: str, level) -> pd.DataFrame:
-    """V = sum_k Z_k (Sigma_k (x) K_k) Z_k' + sigma2 I on the rows of ``level`` of ``group``."""
-    model = result.model
-    design, vm = model.design, model.vm
+def _rows_of(design, vm, group: str, level) -> np.ndarray:
+    """Records of ``level`` of ``group``: a random term's grouping, or a structured residual's groups."""
+    names = [t.name for t in design.terms]
+    if group not in names and vm.residual.structured:
+        lay = vm.residual.layout
+        where = [i for i, lab in enumerate(lay.group_labels) if lab == str(level)]
+        if not where:
+            raise DesignError(f"level {level!r} is not a group of the residual structure")
+        return np.flatnonzero(lay.group_of == where[0])
     term = design.term(group)
     labels = id_strings(term.levels.to_numpy()) if len(term.factors) == 1 else term.levels.astype(str)
     where = pd.Index(labels).get_indexer(id_strings(np.array([level])) if len(term.factors) == 1 else [str(level)])
@@ -85,9 +90,20 @@ def marginal_covariance(result, group: str, level) -> pd.DataFrame:
         raise DesignError(f"level {level!r} is not a level of {group!r}")
     j = int(where[0])
     Zg = term.Z[:, [a * term.m + j for a in range(term.q)]]
-    rows = np.unique(Zg.nonzero()[0])
+    return np.unique(Zg.nonzero()[0])
+
+
+def marginal_covariance(result, group: str, level) -> pd.DataFrame:
+    """V = sum_k Z_k (Sigma_k (x) K_k) Z_k' + R on the rows of ``level`` of ``group`` (a random term's
+    grouping, or, for a structured residual, its grouping: nlme's getVarCov of gls and lme)."""
+    model = result.model
+    design, vm = model.design, model.vm
+    rows = _rows_of(design, vm, group, level)
     sigmas, s2 = vm.unpack(result.theta)
-    V = s2 * np.eye(len(rows))
+    if vm.residual.structured:
+        V = vm.at(result.theta).residual.covariance()[rows][:, rows].toarray()
+    else:
+        V = s2 * np.eye(len(rows))
     for t, tc, S in zip(design.terms, vm.terms, sigmas):
         Zr = t.Z[rows]
         lev = np.unique(Zr.nonzero()[1] % t.m)

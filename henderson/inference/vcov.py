@@ -42,7 +42,11 @@ def _dC_quadratic(obj, theta, XL: np.ndarray, XR: np.ndarray) -> list[np.ndarray
             out.append(np.einsum("ab,abmn->mn", D, cross))
     WL, WR = pat.W @ XL, pat.W @ XR
     res = vm.residual   # dC/dtheta_j = -W'R^-1 dR_j R^-1 W
-    out += [-res.derivative(j) * params.rinv_scale**2 * (WL.T @ WR) for j in range(res.n_params)]
+    if res.structured:
+        QL, QR = params.apply_rinv(WL), params.apply_rinv(WR)
+        out += [-(QL.T @ params.residual.derivative_times(j, QR)) for j in range(res.n_params)]
+    else:
+        out += [-res.derivative(j) * params.rinv_scale**2 * (WL.T @ WR) for j in range(res.n_params)]
     return out
 
 
@@ -93,6 +97,11 @@ def coefficient_covariance(obj, theta) -> tuple[np.ndarray, np.ndarray]:
                 jac[idx, col] = -np.einsum("ab,abm->m", D, cross)
                 col += 1
         WX = pat.W @ XL
+        if vm.residual.structured:
+            Q = params.apply_rinv(WX)
+            for j in range(vm.residual.n_params):
+                jac[idx, col + j] = np.einsum("im,im->m", Q, params.residual.derivative_times(j, Q))
+            continue
         for j in range(vm.residual.n_params):
             jac[idx, col + j] = vm.residual.derivative(j) * params.rinv_scale**2 * np.einsum("im,im->m", WX, WX)
     return 0.5 * (V + V.T), jac

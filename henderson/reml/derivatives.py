@@ -13,13 +13,26 @@ the average information is AI_ij = 1/2 f_i' P f_j, with P f from one more solve.
 not linear in its parameters (structures cs, ar1), -d2l/dtheta_i dtheta_j has one more term, minus
 the score along d2 Sigma_k/dtheta_i dtheta_j (``curvature``); it is added when the sum stays
 positive definite (near the optimum), so that Newton steps do not oscillate there.
+
+A structured residual R = sigma2 Lambda(phi) (henderson.residual) has, for each of its parameters
+(sigma2 first, dR = Lambda),
+
+    dl/dtheta_j = -1/2 [ tr(R^-1 dR_j) - tr(C^-1 W'R^-1 dR_j R^-1 W) - e'R^-1 dR_j R^-1 e ]
+
+(C^-1 on C's pattern, which holds W'R^-1 dR_j R^-1 W; for ML the MME without fixed effects), working
+variates f_j = dR_j R^-1 e and P F = R^-1 F - R^-1 W C^-1 W'R^-1 F.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
+from ..linalg.blas_threads import blas_threads
+from ..mme import positions_in
+from ..residual.kernels import hat_blocks
 from .objective import Objective, State
 
 
@@ -70,15 +83,24 @@ def working_variates(obj: Objective, state: State) -> np.ndarray:
             B = obj.vm.derivative(k, j, state.theta) @ sinv[k]
             cols.append(Z @ (U @ B.T).T.ravel())
     res = obj.vm.residual
-    cols += [res.derivative(j) * state.params.rinv_scale * state.e for j in range(res.n_params)]  # dR_j R^-1 e
+    if res.structured:
+        re = state.params.apply_rinv(state.e)
+        cols += [state.params.residual.derivative_times(j, re) for j in range(res.n_params)]
+    else:
+        cols += [res.derivative(j) * state.params.rinv_scale * state.e for j in range(res.n_params)]  # dR_j R^-1 e
     return np.column_stack(cols)
 
 
 def average_information(obj: Objective, state: State, F: np.ndarray) -> np.ndarray:
-    """AI = 1/2 F' P F with P F = (F - W C^-1 W'F / sigma2) / sigma2."""
-    s2 = state.sigma2
-    sol = obj.solve(state.theta, obj.pattern.W.T @ F)
-    PF = (F - obj.pattern.W @ sol / s2) / s2
+    """AI = 1/2 F' P F with P F = (F - W C^-1 W'F / sigma2) / sigma2 (R^-1 F - R^-1 W C^-1 W'R^-1 F)."""
+    W = obj.pattern.W
+    if obj.vm.residual.structured:
+        RF = state.params.apply_rinv(F)
+        PF = RF - state.params.apply_rinv(W @ obj.solve(state.theta, W.T @ RF))
+    else:
+        s2 = state.sigma2
+        sol = obj.solve(state.theta, W.T @ F)
+        PF = (F - W @ sol / s2) / s2
     ai = 0.5 * F.T @ PF
     return 0.5 * (ai + ai.T)
 
@@ -94,6 +116,9 @@ def _score_parts(obj: Objective, state: State):
         sl = vm.term_slice(k)
         g[sl] = [_along(t.m, sinv[k], vm.derivative(k, j, state.theta), T[k], S[k]) for j in range(t.n_params)]
     tr_gc = float(sum(np.sum(si * Tk) for si, Tk in zip(sinv, T)))
+    if vm.residual.structured:
+        g[vm.residual_slice] = residual_score(obj, state)
+        return g, T, S, tr_gc
     trP = (obj.pattern.n - obj.n_fixed - obj.pattern.q + tr_gc) / s2
     ee = float(state.e @ state.e)
     g[vm.residual_slice] = -0.5 * (trP - ee / s2**2)
@@ -124,15 +149,38 @@ def curvature(obj: Objective, state: State, T, S) -> np.ndarray:
     return out
 
 
+def residual_score(obj: Objective, state: State) -> np.ndarray:
+    """dl/dtheta_j of a structured residual's parameters (module docstring): the traces as sums over R's
+    blocks of R^-1 dR_j R^-1 times the blocks of W C^-1 W' (residual_hat_blocks)."""
+    res = state.params.residual
+    r = res.gather(res.apply_rinv(state.e))
+    with_c = obj.method == "REML" or bool(obj.vm.terms)
+    H = residual_hat_blocks(obj, state) if with_c else [None] * len(r)
+    return res.score(H, r)
+
+
+def residual_hat_blocks(obj: Objective, state: State) -> list[np.ndarray]:
+    """W C^-1 W' on the blocks of a structured R, per size class: W_g S W_g' with S the selected inverse
+    (C^-1, or C_ZZ^-1 for ML), on C's pattern, which holds every entry these products read."""
+    Sinv, pat = obj.trace_inverse(state.theta)
+    P = pat.pattern
+    same = Sinv.nnz == P.nnz and np.array_equal(Sinv.indptr, P.indptr) and np.array_equal(Sinv.indices, P.indices)
+    data = Sinv.data if same else sp.csc_matrix(Sinv).data[positions_in(sp.csc_matrix(Sinv), P)]
+    return hat_blocks(pat.residual_blocks, np.asarray(data))
+
+
 def score(obj: Objective, state: State) -> np.ndarray:
     """dl/dtheta at ``state`` (no average information)."""
     return _score_parts(obj, state)[0]
 
 
 def derivatives(obj: Objective, state: State) -> Derivatives:
-    """Score and AI matrix at ``state`` (one selected inversion, one multi-RHS solve)."""
-    g, T, S, tr_gc = _score_parts(obj, state)
-    ai = average_information(obj, state, working_variates(obj, state))
+    """Score and AI matrix at ``state`` (one selected inversion, one multi-RHS solve). With a structured
+    residual, BLAS runs on one thread: its many small and tall-thin products are slower with OpenBLAS's
+    worker threads spinning against the other pools (see linalg.blas_threads)."""
+    with blas_threads(1) if obj.vm.residual.structured else contextlib.nullcontext():
+        g, T, S, tr_gc = _score_parts(obj, state)
+        ai = average_information(obj, state, working_variates(obj, state))
     if obj.vm.structured():   # nonlinear structures: AI plus the curvature of Sigma(theta), kept where PD
         observed = ai + curvature(obj, state, T, S)
         if np.linalg.eigvalsh(observed)[0] > 0:
@@ -145,5 +193,8 @@ def em_update(obj: Objective, state: State, d: Derivatives) -> np.ndarray:
     s2 = state.sigma2
     sigmas = [(Sk + Tk) / t.m for t, Sk, Tk in zip(obj.vm.terms, d.S, d.T)]
     pat = obj.pattern
+    if obj.vm.residual.structured:   # sigma2 as the scale of R, the structure's parameters held
+        s2_new = s2 * (state.params.quad_R(state.e) + obj.n_fixed + pat.q - d.tr_ginv_c) / pat.n
+        return obj.vm.pack(sigmas, s2_new, obj.vm.residual_extra(state.theta))
     s2_new = (float(state.e @ state.e) + s2 * (obj.n_fixed + pat.q - d.tr_ginv_c)) / pat.n
     return obj.vm.pack(sigmas, s2_new)

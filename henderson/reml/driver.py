@@ -149,7 +149,8 @@ def _start(obj: Objective) -> tuple[np.ndarray, bool]:
         s2 = v
     else:
         s2 = min(max(within, 0.05 * v), v)
-    return obj.vm.pack(sigmas, s2), others == 0
+    extra = obj.vm.residual.start(r) if obj.vm.residual.structured else None
+    return obj.vm.pack(sigmas, s2, extra), others == 0
 
 
 def _bounded(obj: Objective) -> np.ndarray:
@@ -227,6 +228,24 @@ def _candidate(theta, step, lam, positive):
     return cand
 
 
+def _fisher_z_step(obj, theta, cand):
+    """A structured residual's correlation parameters, each in an interval (lo, hi), moved on the
+    Fisher-z scale z = atanh((2 x - lo - hi) / (hi - lo)) by the same first-order step: a correlation
+    going to +-1 approaches it geometrically instead of halving the whole step (the two agree to
+    second order near an interior optimum)."""
+    res = obj.vm.residual
+    if not res.structured or not res.n_cor:
+        return cand
+    pos = obj.vm.residual_slice.start + 1 + np.arange(res.n_cor)
+    lo, hi = np.array(res.correlation.interval()).T
+    x, dx = theta[pos], cand[pos] - theta[pos]
+    u = (2 * x - lo - hi) / (hi - lo)
+    z = np.arctanh(np.clip(u, -1 + 1e-15, 1 - 1e-15)) + 2 * dx / ((hi - lo) * np.maximum(1 - u * u, 1e-300))
+    out = cand.copy()
+    out[pos] = lo + (hi - lo) * (np.tanh(z) + 1) / 2
+    return out
+
+
 def _try(obj, theta):
     """The state at a trial theta, or None when theta is not admissible or C(theta) cannot be
     factored (numerically not positive definite: a trial step to extreme variances)."""
@@ -249,7 +268,7 @@ def _ai_step(obj, state, d, bounded, free):
     positive = obj.vm.positive_scalars()
     lam, kind = 1.0, "AI"
     for _ in range(MAX_HALVINGS):
-        cand = _project(obj, _candidate(state.theta, step, lam, positive), bounded)
+        cand = _project(obj, _fisher_z_step(obj, state.theta, _candidate(state.theta, step, lam, positive)), bounded)
         best = _try(obj, cand)
         if best is not None:
             below = state.theta[bounded] + lam * step[bounded] <= 0
@@ -355,12 +374,37 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
         criteria.update(extra)
     if not converged:
         warnings.warn(_not_converged(options, criteria), ConvergenceWarning, stacklevel=3)
+    _warn_residual_boundary(obj, state.theta)
     flags = cholesky.boundary_flags(obj.vm, state.theta)
     res = obj.vm.residual_slice.start
     if obj.vm.terms and _on_floor(obj, state.theta, np.array([res]))[0]:   # sigma2 = 0 (reported as 0)
         flags.boundary[res] = flags.zero[res] = flags.no_se[res] = True
-    return Trace(state=state, deriv=d, converged=converged, rows=rows, boundary=flags.boundary,
-                 criteria=criteria, zero=flags.zero, no_se=flags.no_se, singular=flags.singular)
+    edge = _residual_edge(obj, state.theta)
+    return Trace(state=state, deriv=d, converged=converged, rows=rows, boundary=flags.boundary | edge,
+                 criteria=criteria, zero=flags.zero, no_se=flags.no_se | edge, singular=flags.singular)
+
+
+def _residual_edge(obj: Objective, theta: np.ndarray) -> np.ndarray:
+    """Per parameter: a residual correlation parameter within 1e-4 of the end of its range (no standard error)."""
+    edge = np.zeros(len(theta), dtype=bool)
+    res = obj.vm.residual
+    if res.structured and res.n_cor:
+        pos = obj.vm.residual_slice.start + 1 + np.arange(res.n_cor)
+        lo, hi = np.array(res.correlation.interval()).T
+        u = (2 * theta[pos] - lo - hi) / (hi - lo)
+        edge[pos] = np.abs(u) > 1 - 1e-4
+    return edge
+
+
+def _warn_residual_boundary(obj: Objective, theta: np.ndarray) -> None:
+    """A ConvergenceWarning naming the residual correlation parameters that ended at +-1 (corCAR1: 0 or 1)."""
+    res = obj.vm.residual
+    if res.structured:
+        edge = res.on_boundary(obj.vm.residual_extra(theta))
+        if edge:
+            warnings.warn(f"residual correlation on the boundary of its range: {', '.join(edge)}; its standard "
+                          "error is not reliable and a simpler structure may fit as well", ConvergenceWarning,
+                          stacklevel=4)
 
 
 def _finish(obj: Objective, state: State, rows: list, options: Options) -> tuple[State, bool, dict]:

@@ -167,7 +167,7 @@ class Objective:
         params = self._params
         sol_c = self._factor.solve(pat.rhs(params))
         e = pat.yc - pat.W @ sol_c
-        yPy = float(e @ e) * params.rinv_scale + pat.penalty(params, sol_c)
+        yPy = params.quad_R(e) + pat.penalty(params, sol_c)
         sol = pat.uncentre(sol_c)
         if self.method == "REML":
             logdet_C = self._factor.logdet()

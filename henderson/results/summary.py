@@ -5,6 +5,7 @@ import numpy as np
 
 from ..reml.cholesky import RIDGE, SINGULAR
 from .digest import animal_model_block, first_ten, shown_fixed
+from .residual_block import residual_structure_block
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -102,6 +103,9 @@ def boundary_line(r) -> str:
                 other = True
         if other:
             parts.append(f"{g} covariance matrix singular")
+    res = vc[(vc.group == "Residual") & vc["boundary"]]
+    parts += [f"residual {a} {b} = {e:.6g} (end of its range)"
+              for a, b, e in zip(res.term1, res.term2, res.estimate)]
     return "boundary (singular) fit: " + "; ".join(parts or ["a covariance matrix singular"]) + " (lme4's isSingular)"
 
 
@@ -133,8 +137,10 @@ def title_line(r) -> str:
     ddf = "Satterthwaite's method" if r.ddf == "satterthwaite" else "residual df (n - p)"
     if r.converged is None:
         return f"Linear mixed model solved at given variances (no estimation). t-tests use {ddf}"
-    return ("Linear mixed model fit by " + ("REML" if r.method == "REML" else "maximum likelihood")
-            + f". t-tests use {ddf}")
+    vc = r.variance_components
+    gls = not r.n_levels and ((vc.group == "Residual") & (vc.term1 != "")).any()
+    kind = "Generalized least squares" if gls else "Linear mixed model"
+    return f"{kind} fit by {'REML' if r.method == 'REML' else 'maximum likelihood'}. t-tests use {ddf}"
 
 
 def summary_text(r) -> str:
@@ -148,6 +154,7 @@ def summary_text(r) -> str:
              f"{r.aic:8.1f} {r.bic:8.1f} {r.loglik:8.1f} {r.deviance:8.1f}", "",
              "Scaled residuals:", *_table(["Min", "1Q", "Median", "3Q", "Max"], [[f"{x:.4f}" for x in q]], 0), "",
              "Random effects:", *random_effects_block(r), "",
+             *residual_structure_block(r),
              *animal_model_block(r),
              "Fixed effects:", *fixed_effects_block(r), "", convergence_line(r)]
     if r.singular or r.variance_components["boundary"].any():
