@@ -343,7 +343,9 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     rows, converged, change, decrement, switch = [], False, np.inf, np.inf, False
     # the finish works over relative Cholesky factors of unstructured blocks; a model with a structured
     # term (diag, cs, ar1) stays with AI/EM (those keep their own parameters inside their family)
-    blocks = any(t.q >= 2 for t in obj.vm.terms) and not obj.vm.structured()
+    # the Cholesky finish (relative Cholesky factors of unstructured blocks and sigma2) does not carry a
+    # structured residual's parameters: such models stay with AI
+    blocks = any(t.q >= 2 for t in obj.vm.terms) and not obj.vm.structured() and not obj.vm.residual.structured
     for it in range(1, options.iterations + 1):
         active = _at_boundary(obj, state, d, bounded)
         free = ~active
