@@ -46,12 +46,22 @@ class Model:
         design = build_design(formula, data, ids={k: r.ids for k, r in self.relationships.items()})
         self.design, self.joint = join_correlated(design, correlated)
         self.relationships = rel.joined(self.relationships, self.joint)
-        residual = bind_residual(correlation, variance, weights, data.loc[self.design.rows], self.design.terms)
+        residual = bind_residual(correlation, variance, weights, self._design_rows(data), self.design.terms) \
+            if correlation is not None or variance is not None or weights is not None else None
         self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms),
                                 residual if residual is not None else ResidualCovariance())
         self.pattern = build_pattern(self.design, self.vm)
         self.ordering = ordering
         self._objectives: dict[str, Objective] = {}
+
+    def _design_rows(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The data rows the design uses, in its order (for the residual structure's columns)."""
+        if data.index.is_unique:
+            return data.loc[self.design.rows]
+        if self.design.n_dropped == 0:
+            return data
+        raise DesignError("the data's index has repeated labels and rows with missing values were left out: "
+                          "reset the index (data.reset_index(drop=True)) to use a residual structure")
 
     def _term_cov(self, term) -> TermCovariance:
         r = self.relationships.get(term.name)

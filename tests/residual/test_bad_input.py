@@ -87,3 +87,13 @@ def test_string_and_object_forms_agree():
 def test_em_refused_with_a_structure():
     with pytest.raises(DesignError, match="algorithm='em' has no update for the residual structure"):
         hd.fit("y ~ 1", _long(), correlation=hd.corAR1("~ 1 | id"), algorithm="em")
+
+
+def test_repeated_index_labels():
+    d = _long()
+    ref = hd.fit("y ~ 1", d, correlation=hd.corAR1("~ week | id"))
+    d.index = [0] * len(d)
+    assert abs(hd.fit("y ~ 1", d, correlation=hd.corAR1("~ week | id")).loglik - ref.loglik) < 1e-10
+    d.loc[:, "y"] = d["y"].where(np.arange(len(d)) != 3)
+    with pytest.warns(hd.MissingDataWarning), pytest.raises(DesignError, match="index has repeated labels"):
+        hd.Model("y ~ 1", d, correlation=hd.corAR1("~ week | id"))
