@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+
+from ..jitnotice import njit
 
 
 @njit(cache=True, inline="always")
