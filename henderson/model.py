@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
@@ -18,7 +20,9 @@ from .formula import build_design, parse_formula
 from .formula.checks import check_identifiable
 from .formula.correlated import join_correlated
 from .mme import build_pattern
-from .options import Options
+from .fitted.iterative import solve_pcg
+from .linalg.pcg import MAX_ITER, TOL
+from .options import SOLVERS, Options, choice
 from .reml import Objective, run
 from .residual import bind_residual
 
@@ -50,7 +54,6 @@ class Model:
             if correlation is not None or variance is not None or weights is not None else None
         self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms),
                                 residual if residual is not None else ResidualCovariance())
-        self.pattern = build_pattern(self.design, self.vm)
         self.ordering = ordering
         self._objectives: dict[str, Objective] = {}
 
@@ -86,6 +89,11 @@ class Model:
             raise DesignError(f"covariance given for {t.name!r} is not of its {t.structure} structure: {S.tolist()}")
         return p
 
+    @cached_property
+    def pattern(self):
+        """The MME pattern (henderson.mme), built on first use: the PCG solver never needs it."""
+        return build_pattern(self.design, self.vm)
+
     @property
     def formula(self) -> str:
         return self.design.formula
@@ -118,8 +126,21 @@ class Model:
         self.vm.at(theta)  # raises NotPositiveDefiniteError naming the term
         return theta
 
-    def solve(self, variances: dict, method: str = "REML"):
-        """BLUE and BLUP at the given variances (no estimation)."""
+    def solve(self, variances: dict, method: str = "REML", solver: str = "direct", tol: float | None = None,
+              max_iter: int | None = None, progress_every: int = 0):
+        """BLUE and BLUP at the given variances (no estimation).
+
+        ``solver="direct"`` (default): one sparse factorization of the MME; a FitResult with standard
+        errors and prediction error variances. ``solver="pcg"``: preconditioned conjugate gradients on
+        the matrix-free MME (henderson.fitted.iterative), no factorization and C never formed, for
+        populations too large to factor; stops when ||r||^2/||b||^2 < ``tol`` (default 1e-12, as
+        BLUPF90) or after ``max_iter`` rounds (default 5000), logs a progress line every
+        ``progress_every`` rounds (0: none); a PCGSolution (estimates and the per-round criterion).
+        """
+        solver = choice("solver", solver, SOLVERS)
+        if solver == "pcg":
+            return solve_pcg(self, self.theta(variances), tol=TOL if tol is None else tol,
+                             max_iter=max_iter or MAX_ITER, progress_every=progress_every)
         obj = self.objective(method)
         return from_solution(self, obj, obj.at(self.theta(variances)))
 

@@ -13,6 +13,7 @@ METHODS = ("REML", "ML")
 ALGORITHMS = ("ai", "em")
 ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")
 DDF = ("satterthwaite", "residual")
+SOLVERS = ("direct", "pcg")   # Model.solve: sparse factorization, or PCG on the matrix-free MME
 
 MAX_ITER = {"ai": 200, "em": 5000}   # iterations (AI steps, or EM steps) before giving up
 TOL = {"ai": 1e-8, "em": 1e-11}      # Newton decrement score' AI^-1 score at convergence
