@@ -19,7 +19,7 @@ import henderson as hd
 from benchmarks.common import Phases
 
 
-def run(n: int, seed: int = 1, json_path: str | None = None, ordering: str = "amd") -> dict:
+def run(n: int, seed: int = 1, json_path: str | None = None, ordering: str = "auto") -> dict:
     data, pedigree, truth = hd.simulate(n, n_generations=10, h2=0.3, seed=seed)
     ph = Phases(f"animal model, {n:,} animals ({len(data):,} records)")
     with ph.phase("pedigree: read, check, sort"):
@@ -62,7 +62,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--ordering", default="amd", choices=["amd", "metis", "best"],
+    ap.add_argument("--ordering", default="auto", choices=["auto", "dense-last", "amd", "metis", "best"],
                     help="CHOLMOD fill-reducing ordering")
     ap.add_argument("--json", default=None, help="write the phase table of the last size here")
     a = ap.parse_args(argv)

@@ -35,8 +35,9 @@ class Model:
     term is named ``id+dam`` and takes a 2 x 2 covariance in ``variances``/``start``.
     ``ordering``: how the MME is factored (henderson.reml.objective.analyze_mme): "auto" eliminates
     the largest random term first when it has no relationship matrix (crossed and nested designs)
-    and uses CHOLMOD with AMD otherwise; "block", or a CHOLMOD ordering "amd", "metis", "best",
-    "natural", forces one way.
+    and uses CHOLMOD with "dense-last" otherwise (AMD with the dense columns of C, such as sires with
+    many progeny, set aside and ordered last); "block", "dense-last", or a CHOLMOD ordering "amd",
+    "metis", "best", "natural", forces one way.
     """
 
     def __init__(self, formula: str, data: pd.DataFrame, relationships: dict | None = None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 METHODS = ("REML", "ML")
 ALGORITHMS = ("ai", "em")
-ORDERINGS = ("auto", "block", "amd", "metis", "best", "natural")
+ORDERINGS = ("auto", "block", "dense-last", "amd", "metis", "best", "natural")
 DDF = ("satterthwaite", "residual")
 SOLVERS = ("direct", "pcg")   # Model.solve: sparse factorization, or PCG on the matrix-free MME
 

@@ -16,8 +16,9 @@ from sksparse import cholmod as _cholmod
 from henderson.errors import NotPositiveDefiniteError
 from henderson.linalg import selinv as _selinv
 from henderson.linalg.blas_threads import blas_threads
+from henderson.linalg.ordering import dense_last_order
 
-ORDERINGS = ("amd", "metis", "best", "natural")
+ORDERINGS = ("amd", "metis", "best", "natural", "dense-last")
 MODES = ("auto", "supernodal", "simplicial")
 
 
@@ -30,6 +31,21 @@ def _check_matrix(C):
     if not C.has_sorted_indices:
         raise ValueError("C must have sorted indices (call C.sort_indices() first)")
     return C
+
+
+def amd_permutation(C) -> np.ndarray:
+    """CHOLMOD's AMD permutation of the symmetric csc matrix C (with the cheap simplicial analysis)."""
+    return np.asarray(_cholmod.analyze(C, mode="simplicial", ordering_method="amd").P(), dtype=np.int64)
+
+
+def _permuted(C, q):
+    """(C[q][:, q] as a sorted csc matrix, map) with C[q][:, q].data == C.data[map]."""
+    tags = sp.csc_matrix((np.arange(C.nnz, dtype=np.float64), C.indices, C.indptr), shape=C.shape)
+    M = sp.csc_matrix(tags[q][:, q])
+    M.sort_indices()
+    data_map = M.data.astype(np.int64)
+    M.data = np.asarray(C.data, dtype=np.float64)[data_map]
+    return M, data_map
 
 
 def same_pattern(A, B) -> bool:
@@ -66,13 +82,19 @@ class Factor:
     Build with Factor.analyze(C, ordering); then refactor(C) with new values on the same pattern.
     """
 
-    def __init__(self, chol, C, ordering):
+    def __init__(self, chol, C, ordering, outer=None, data_map=None, pattern=None):
         self._chol = chol
         self._C = C  # private working matrix: the analysed pattern, values overwritten on refactor
         self.ordering = ordering
         self.n = C.shape[0]
-        perm = np.array(chol.P(), dtype=np.int64)
+        # outer: a permutation chosen here (dense-last) and applied before CHOLMOD, whose working matrix
+        # is then C[outer][:, outer] with data C.data[data_map]; pattern: the (indptr, indices) given
+        self._outer, self._map = outer, data_map
+        self._given = pattern if pattern is not None else (C.indptr, C.indices)
+        inner = np.array(chol.P(), dtype=np.int64)
+        perm = inner if outer is None else outer[inner]
         perm.setflags(write=False)
+        self._inner = inner
         self._perm = perm
         self._pattern = None
         self._valid = False
@@ -83,7 +105,8 @@ class Factor:
     def analyze(cls, C, ordering="amd", mode="auto"):
         """Return the symbolic analysis of the pattern of C (values are ignored, zeros count).
 
-        ordering is one of "amd", "metis", "best", "natural"; mode is CHOLMOD's "auto",
+        ordering is one of CHOLMOD's "amd", "metis", "best", "natural", or "dense-last" (AMD on the
+        sparse columns, the dense ones last: henderson.linalg.ordering); mode is CHOLMOD's "auto",
         "supernodal" or "simplicial".
         """
         C = _check_matrix(C)
@@ -101,8 +124,12 @@ class Factor:
             shape=C.shape,
         )
         work.has_sorted_indices = True
-        chol = _cholmod.analyze(work, mode=mode, ordering_method=ordering)
-        return cls(chol, work, ordering)
+        if ordering != "dense-last":
+            return cls(_cholmod.analyze(work, mode=mode, ordering_method=ordering), work, ordering)
+        outer = dense_last_order(work, amd_permutation)
+        M, data_map = _permuted(work, outer)
+        chol = _cholmod.analyze(M, mode=mode, ordering_method="natural")
+        return cls(chol, M, ordering, outer=outer, data_map=data_map, pattern=(work.indptr, work.indices))
 
     @property
     def perm(self):
@@ -121,9 +148,11 @@ class Factor:
         definite.
         """
         C = _check_matrix(C)
-        if not same_pattern(C, self._C):
+        indptr, indices = self._given
+        if C.shape != self._C.shape or not (C.indptr is indptr and C.indices is indices or (
+                np.array_equal(C.indptr, indptr) and np.array_equal(C.indices, indices))):
             raise ValueError("C does not have the pattern given to Factor.analyze")
-        self._C.data[:] = C.data
+        self._C.data[:] = C.data if self._map is None else np.asarray(C.data)[self._map]
         self._valid = False
         self._zx = None
         self.n_factorizations += 1
@@ -158,7 +187,12 @@ class Factor:
         b = np.asarray(b, dtype=np.float64)
         if b.ndim not in (1, 2) or b.shape[0] != self.n:
             raise ValueError(f"b must have {self.n} rows and 1 or 2 dimensions, got {b.shape}")
-        return np.asarray(self._chol.solve_A(b)).reshape(b.shape)
+        if self._outer is None:
+            return np.asarray(self._chol.solve_A(b)).reshape(b.shape)
+        x = np.asarray(self._chol.solve_A(b[self._outer])).reshape(b.shape)
+        out = np.empty_like(x)
+        out[self._outer] = x
+        return out
 
     def logdet(self):
         """Return log|C| = 2 sum log L_jj."""
@@ -173,7 +207,7 @@ class Factor:
         if self._pattern is None:
             self._require_numeric()
             L = self._extract_L() if L is None else L
-            self._pattern = _LPattern(L, self._C, self._perm)
+            self._pattern = _LPattern(L, self._C, self._inner)
         return self._pattern
 
     def selected_inverse_on_L(self):
@@ -194,9 +228,13 @@ class Factor:
     def selected_inverse(self):
         """Return S = C^-1 on the pattern of C: same indptr/indices as C, S[i, j] = (C^-1)[i, j]."""
         _, _, zx = self.selected_inverse_on_L()
-        W = self._C
         data = zx[self._pattern.c_pos]
-        return sp.csc_matrix((data, W.indices.copy(), W.indptr.copy()), shape=W.shape)
+        if self._map is not None:
+            given = np.empty_like(data)
+            given[self._map] = data
+            data = given
+        indptr, indices = self._given
+        return sp.csc_matrix((data, indices.copy(), indptr.copy()), shape=self._C.shape)
 
     def diag_inverse(self):
         """Return the diagonal of C^-1 (from the selected inverse)."""

@@ -30,8 +30,10 @@ def analyze_mme(pattern: MMEPattern, C, ordering: str = "auto"):
 
     "auto": eliminate the largest random term first when it has no relationship matrix and is at
     least half the size of the rest (BlockFactor; crossed and nested designs), otherwise CHOLMOD
-    with AMD. "block" insists on block elimination; "amd", "metis", "best", "natural" give C to
-    CHOLMOD whole with that ordering.
+    with "dense-last" (AMD on the sparse columns of C, its dense columns last: sires with many
+    progeny, large fixed-effect levels; henderson.linalg.ordering). "block" insists on block
+    elimination; "dense-last", "amd", "metis", "best", "natural" give C to CHOLMOD whole with that
+    ordering.
     """
     if valid_ordering(ordering) in ("auto", "block"):
         blocks = pattern.leading_blocks()
@@ -41,7 +43,7 @@ def analyze_mme(pattern: MMEPattern, C, ordering: str = "auto"):
         if ordering == "block":
             raise ValueError("ordering='block' needs a largest random term without a relationship matrix, "
                              "at least half the size of the rest of the MME")
-        ordering = "amd"
+        ordering = "dense-last"
     return Factor.analyze(C, ordering=ordering)
 
 LOG2PI = float(np.log(2 * np.pi))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from henderson.errors import NotPositiveDefiniteError
 from henderson.linalg import Factor
 
-ORDERINGS = ["amd", "metis", "best", "natural"]
+ORDERINGS = ["amd", "metis", "best", "natural", "dense-last"]
 RTOL = 1e-10
 
 
