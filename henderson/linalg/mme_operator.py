@@ -17,6 +17,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
+
+
+@njit(cache=True)
+def _wtw_times(indptr, indices, data, x, scale, out):
+    """out = scale W'W x from W in CSR, record by record: one pass, no n-vector W x in between."""
+    out[:] = 0.0
+    for i in range(indptr.shape[0] - 1):
+        s = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            s += data[k] * x[indices[k]]
+        s *= scale
+        for k in range(indptr[i], indptr[i + 1]):
+            out[indices[k]] += data[k] * s
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,9 @@ class MMEOperator:
     """
 
     def __init__(self, W: sp.csc_matrix, terms: list[TermBlock], rinv_scale: float, sinv: list[np.ndarray]):
-        self.W = sp.csr_matrix(W)          # W x: one pass over the records
-        self.Wt = sp.csr_matrix(W.T)       # W'v: one pass over the columns
+        self.W = sp.csr_matrix(W)          # W'W x: one pass over the records (_wtw_times)
+        self.W.sort_indices()
+        self.Wt = sp.csr_matrix(W.T)       # W'y and the preconditioner
         self.size = W.shape[1]
         self.terms = terms
         self.rinv_scale = float(rinv_scale)
@@ -61,9 +76,14 @@ class MMEOperator:
 
     def matvec(self, x: np.ndarray) -> np.ndarray:
         """C x."""
-        out = self.Wt @ (self.W @ x)
-        out *= self.rinv_scale
+        out = np.empty(self.size)
+        _wtw_times(self.W.indptr, self.W.indices, self.W.data, np.ascontiguousarray(x, dtype=np.float64),
+                   self.rinv_scale, out)
         for t, S in zip(self.terms, self.sinv):
+            if t.q == 1:
+                sl = slice(t.offset, t.offset + t.m)
+                out[sl] += S[0, 0] * (x[sl] if t.kinv is None else t.kinv.apply(x[sl]))
+                continue
             X = x[t.offset:t.offset + t.q * t.m].reshape(t.q, t.m).T        # m x q
             KX = X if t.kinv is None else t.kinv.apply(X)
             out[t.offset:t.offset + t.q * t.m] += (KX @ S.T).T.ravel()       # (Sigma^-1 (x) K^-1) x

@@ -14,12 +14,31 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 log = logging.getLogger("henderson")
 
 TOL = 1e-12          # BLUPF90's default conv_crit
 MAX_ITER = 5000
 RECOMPUTE = 50       # rounds between true residuals b - C x
+
+
+@njit(cache=True)
+def _step(x, r, d, Cd, alpha):
+    """x += alpha d; r -= alpha C d; return r'r (one pass over the vectors)."""
+    rr = 0.0
+    for i in range(x.shape[0]):
+        x[i] += alpha * d[i]
+        r[i] -= alpha * Cd[i]
+        rr += r[i] * r[i]
+    return rr
+
+
+@njit(cache=True)
+def _direction(d, z, beta):
+    """d = z + beta d."""
+    for i in range(d.shape[0]):
+        d[i] = z[i] + beta * d[i]
 
 
 @dataclass(frozen=True)
@@ -55,17 +74,15 @@ def pcg(matvec, b: np.ndarray, precond, x0: np.ndarray | None = None, tol: float
         k += 1
         Cd = matvec(d)
         alpha = rz / float(d @ Cd)
-        x += alpha * d
+        rr = _step(x, r, d, Cd, alpha)
         if k % recompute == 0:
             r = b - matvec(x)
-        else:
-            r -= alpha * Cd
-        crit.append(float(r @ r) / bb)
+            rr = float(r @ r)
+        crit.append(rr / bb)
         if progress_every and k % progress_every == 0:
             log.info("PCG round %d: ||r||^2/||b||^2 = %.3e (%.1f s)", k, crit[-1], time.perf_counter() - t0)
         z = precond(r)
         rz_new = float(r @ z)
-        d *= rz_new / rz
-        d += z
+        _direction(d, z, rz_new / rz)
         rz = rz_new
     return PCGResult(x, k, crit[-1] < tol, np.array(crit), time.perf_counter() - t0)
