@@ -160,10 +160,13 @@ class Factor:
             self._chol.cholesky_inplace(self._C)
         except _cholmod.CholmodNotPositiveDefiniteError as e:
             raise self._not_pd(int(e.column) if e.column is not None else -1) from None
-        # A simplicial factor is LDL' and does not fail on an indefinite C: check its pivots.
-        bad = np.flatnonzero(~(self._chol.D() > 0))
+        # A simplicial factor is LDL' and does not fail on an indefinite C: check its pivots. D holds
+        # the pivots (L_jj^2 for LL'), so log|C| = sum log D comes with the check.
+        d = self._chol.D()
+        bad = np.flatnonzero(~(d > 0))
         if bad.size:
             raise self._not_pd(int(bad[0]))
+        self._logdet = float(np.log(d).sum())
         self._valid = True
         return self
 
@@ -197,7 +200,7 @@ class Factor:
     def logdet(self):
         """Return log|C| = 2 sum log L_jj."""
         self._require_numeric()
-        return float(self._chol.logdet())
+        return self._logdet
 
     def _extract_L(self):
         """Return L (CSC) of the current factor, from a copy of the CHOLMOD factor."""
