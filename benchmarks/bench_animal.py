@@ -31,7 +31,7 @@ def run(n: int, seed: int = 1, json_path: str | None = None, ordering: str = "au
         ped.logdet_a()
     with ph.phase("design + MME pattern"):
         m = hd.Model("y ~ hy + (1|id)", data, relationships={"id": ped}, ordering=ordering)
-        m.pattern  # built on first use
+        _ = m.pattern  # built on first use
     with ph.phase("symbolic analysis"):
         obj = m.objective("REML")
     f0 = obj.n_factorizations

@@ -16,12 +16,12 @@ from . import relationships as rel
 from .covariance import ResidualCovariance, TermCovariance, VarianceModel
 from .errors import DesignError
 from .fitted.build import from_solution, from_trace
+from .fitted.iterative import solve_pcg
 from .formula import build_design, parse_formula
 from .formula.checks import check_identifiable
 from .formula.correlated import join_correlated
-from .mme import build_pattern
-from .fitted.iterative import solve_pcg
 from .linalg.pcg import MAX_ITER, TOL
+from .mme import build_pattern
 from .options import SOLVERS, Options, choice
 from .reml import Objective, run
 from .residual import bind_residual

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+
+from ..jitnotice import njit
 
 
 @njit(cache=True)

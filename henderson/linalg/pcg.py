@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
+
+from ..jitnotice import njit
 
 log = logging.getLogger("henderson")
 

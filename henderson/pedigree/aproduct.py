@@ -9,7 +9,8 @@ one pass over the animals, O(n) time and no storage beyond X: what iteration on 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..jitnotice import njit
 
 
 @njit(cache=True)
