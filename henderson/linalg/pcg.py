@@ -4,8 +4,9 @@ Convergence as BLUPF90's PCG solvers (conv_crit): the squared relative residual
 
     ||b - C x||^2 / ||b||^2 < tol      (default 1e-12)
 
-recorded every round. The residual is recomputed from C x every ``recompute`` rounds, so the recorded
-criterion is that of the returned x and not of a drifting recurrence.
+recorded every round. The residual is recomputed from C x every ``recompute`` rounds and when the
+recurrence first meets the criterion (PCG restarts from x if the true residual does not), so the
+last recorded criterion is that of the returned x and not of a drifting recurrence.
 """
 from __future__ import annotations
 
@@ -71,7 +72,17 @@ def pcg(matvec, b: np.ndarray, precond, x0: np.ndarray | None = None, tol: float
     d = z.copy()
     rz = float(r @ z)
     k = 0
-    while crit[-1] >= tol and k < max_iter:
+    while k < max_iter:
+        if crit[-1] < tol:
+            if k % recompute == 0:
+                break
+            r = b - matvec(x)   # the recurrence says converged: check the true residual
+            crit[-1] = float(r @ r) / bb
+            if crit[-1] < tol:
+                break
+            z = precond(r)
+            d = z.copy()        # restart from x with the true residual
+            rz = float(r @ z)
         k += 1
         Cd = matvec(d)
         alpha = rz / float(d @ Cd)
