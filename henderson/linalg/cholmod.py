@@ -16,7 +16,7 @@ from sksparse import cholmod as _cholmod
 from henderson.errors import NotPositiveDefiniteError
 from henderson.linalg import selinv as _selinv
 from henderson.linalg.blas_threads import blas_threads
-from henderson.linalg.ordering import dense_last_order
+from henderson.linalg.ordering import dense_columns, dense_last_order
 
 ORDERINGS = ("amd", "metis", "best", "natural", "dense-last")
 MODES = ("auto", "supernodal", "simplicial")
@@ -124,8 +124,9 @@ class Factor:
             shape=C.shape,
         )
         work.has_sorted_indices = True
-        if ordering != "dense-last":
-            return cls(_cholmod.analyze(work, mode=mode, ordering_method=ordering), work, ordering)
+        if ordering != "dense-last" or dense_columns(work).size == 0:   # no dense columns: AMD itself
+            method = "amd" if ordering == "dense-last" else ordering
+            return cls(_cholmod.analyze(work, mode=mode, ordering_method=method), work, ordering)
         outer = dense_last_order(work, amd_permutation)
         M, data_map = _permuted(work, outer)
         chol = _cholmod.analyze(M, mode=mode, ordering_method="natural")

@@ -32,8 +32,6 @@ def dense_last_order(C: sp.csc_matrix, amd) -> np.ndarray:
     """Permutation p (P C P' = C[p][:, p]): ``amd(S)`` on the submatrix S of the sparse columns, then the
     dense columns (dense_columns). ``amd`` returns the AMD permutation of a symmetric csc matrix."""
     dense = dense_columns(C)
-    if dense.size == 0:
-        return np.asarray(amd(C), dtype=np.int64)
     keep = np.ones(C.shape[0], dtype=bool)
     keep[dense] = False
     sparse_cols = np.flatnonzero(keep)
