@@ -49,6 +49,10 @@ def models(rng):
     yield hd.Model("y ~ x + herd + (1|id)", data, relationships={"id": ped}), {"id": 0.5, "Residual": 1.3}
     yield (hd.Model("y ~ herd + (1 + x|id) + (1|g)", data, relationships={"id": ped}),
            {"id": [[0.5, 0.1], [0.1, 0.2]], "g": 0.3, "Residual": 1.1})
+    data["dam"] = rng.choice(ped_frame["id"].to_numpy()[:200], len(data))
+    yield (hd.Model("y ~ herd + (1|id) + (1|dam)", data, relationships={"id": ped, "dam": ped},
+                    correlated=[("id", "dam")]), {"id+dam": [[0.5, -0.1], [-0.1, 0.3]], "Residual": 1.0})
+    yield (hd.Model("y ~ herd + diag(1 + x|g)", data), {"g": [[0.4, 0.0], [0.0, 0.2]], "Residual": 1.0})
     K = sp.random(8, 8, density=0.3, random_state=1)
     K = sp.csc_matrix(K @ K.T + 2 * sp.identity(8))
     yield (hd.Model("y ~ x + (1|g) + (1|herd)", data, relationships={"g": (K, list("pqrstuvw"))}),
@@ -99,6 +103,13 @@ def test_pcg_stops_on_the_squared_relative_residual():
     assert (r @ r) / (b @ b) == pytest.approx(res.criterion[-1], rel=1e-6)  # the true residual of x
     short = pcg(lambda x: C @ x, b, lambda r: r / d, tol=1e-30, max_iter=3)
     assert not short.converged and short.n_iter == 3
+
+
+def test_pcg_refuses_a_residual_structure():
+    data = pd.DataFrame({"g": list("aabbccdd"), "w": [1.0, 2, 1, 2, 1, 2, 1, 2], "y": [1.0, 2, 3, 4, 5, 7, 6, 8]})
+    m = hd.Model("y ~ (1|g)", data, weights="w")
+    with pytest.raises(hd.DesignError, match="solver='pcg' needs R = sigma2 I"):
+        m.solve({"g": 1.0, "Residual": 1.0}, solver="pcg")
 
 
 def test_solver_choice_is_checked():
