@@ -42,6 +42,7 @@ I8, I8R, F8 = "i8[::1]", "i8[::1]r", "f8[::1]"
 # CHOLMOD's factors come with int32 or int64 indices (scipy's matrices likewise): both are listed.
 _BN, _BS, _SI, _PD = ("henderson.linalg.blocked_numeric.", "henderson.linalg.blocked_symbolic.",
                       "henderson.linalg.selinv.", "henderson.pedigree.")
+_RK = "henderson.residual.kernels."
 _I4 = "i4[::1]"
 _SWEEP = [(ix, ix, F8, I8, F8, "i8", "i8", "i8") for ix in (_I4, I8)]
 KERNELS: dict[str, list[tuple[str, ...]]] = {
@@ -67,11 +68,15 @@ KERNELS: dict[str, list[tuple[str, ...]]] = {
     _PD + "order._generations": [(I8, I8)],
     _PD + "inbreeding._inbreeding": [(I8R,) * 4],
     _PD + "pedigree._with_ancestors": [("b1[::1]", I8R, I8R)],
+    _RK + "_local_blocks": [("i8[:, ::1]", "i8", ix, ix, F8, ix, ix, "i8") for ix in (_I4, I8)],
+    _RK + "_cross_add": [("f8[:, :, ::1]", "i8[:, :, ::1]", "f8[:, :, ::1]", F8)],
+    _RK + "_hat": [("f8[:, :, ::1]", "i8[:, :, ::1]", F8, "f8[:, :, ::1]")],
 }
 
 # Files whose text determines the compiled code (the kernels, the kernels they call, this table).
 KERNEL_SOURCES = ("aot.py", "sorting.py", "linalg/blocked_numeric.py", "linalg/blocked_symbolic.py",
-                  "linalg/selinv.py", "pedigree/inbreeding.py", "pedigree/order.py", "pedigree/pedigree.py")
+                  "linalg/selinv.py", "pedigree/inbreeding.py", "pedigree/order.py", "pedigree/pedigree.py",
+                  "residual/kernels.py")
 
 _DTYPES = {"f8": np.dtype(np.float64), "i8": np.dtype(np.int64), "i4": np.dtype(np.int32),
            "b1": np.dtype(np.bool_)}

@@ -26,7 +26,8 @@ class Independent:
     def labels(self) -> list[str]:
         return []
 
-    def start(self) -> np.ndarray:
+    def start(self, blocks=()) -> np.ndarray:
+        """Start values; ``blocks`` are (z (G, s), SizeClass) pairs of standardized residuals, or empty."""
         return np.zeros(0)
 
     def admissible(self, phi) -> bool:
@@ -50,6 +51,21 @@ def _lag(c) -> np.ndarray:
     return np.abs(c.time[:, :, None] - c.time[:, None, :])
 
 
+def lag_correlations(blocks, lags: int) -> np.ndarray:
+    """Pooled within-group correlations r_1 .. r_lags of z at time lags 1 .. lags (nan where no pair):
+    the mean of z_a z_b over the pairs at that lag over the mean of z^2. ``blocks``: (z (G, s), SizeClass)."""
+    num, cnt = np.zeros(lags + 1), np.zeros(lags + 1)
+    for z, c in blocks:
+        lag, prod = _lag(c), z[:, :, None] * z[:, None, :]
+        for k in range(lags + 1):
+            at = lag == k
+            num[k] += prod[at].sum()
+            cnt[k] += np.count_nonzero(at)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = num / cnt
+        return mean[1:] / mean[0]
+
+
 @dataclass(frozen=True)
 class AR1(Independent):
     """rho^|t_a - t_b| (t: positions, integer times; or continuous times for corCAR1's phi)."""
@@ -67,8 +83,20 @@ class AR1(Independent):
     def labels(self) -> list[str]:
         return ["Phi"]
 
-    def start(self) -> np.ndarray:
-        return np.array([0.2 if self.continuous else 0.0])
+    def start(self, blocks=()) -> np.ndarray:
+        """corAR1: phi from the lag correlations r_k of the standardized residuals ``blocks``. With r_k = c +
+        (1 - c) phi^k (c: the correlation a random intercept adds, 0 without one), phi = (r_2 - r_3) / (r_1 - r_2);
+        r_1 where that is not available or out of range; 0 without residuals. corCAR1: 0.2."""
+        if self.continuous:
+            return np.array([0.2])
+        if not blocks:
+            return np.array([0.0])
+        r1, r2, r3 = lag_correlations(blocks, 3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            phi = (r2 - r3) / (r1 - r2)
+        if not (abs(r1 - r2) > 0.01 and abs(phi) < 0.95):
+            phi = np.clip(np.nan_to_num(r1), -0.9, 0.9)
+        return np.array([float(phi)])
 
     def interval(self) -> list[tuple[float, float]]:
         return [(0.0, 1.0)] if self.continuous else [(-1.0, 1.0)]
@@ -110,7 +138,7 @@ class CompSymm(Independent):
     def labels(self) -> list[str]:
         return ["Rho"]
 
-    def start(self) -> np.ndarray:
+    def start(self, blocks=()) -> np.ndarray:
         return np.array([0.0])
 
     def interval(self) -> list[tuple[float, float]]:
@@ -149,7 +177,7 @@ class Symm(Independent):
         lab = self.position_labels or tuple(str(i + 1) for i in range(self.T))
         return [f"cor({lab[a]},{lab[b]})" for a, b in self.pairs()]
 
-    def start(self) -> np.ndarray:
+    def start(self, blocks=()) -> np.ndarray:
         return np.zeros(self.n_params)
 
     def full(self, phi) -> np.ndarray:

@@ -47,9 +47,12 @@ class StructuredResidual:
             + [(self.name, self.variance.kind, lab) for lab in self.variance.labels()]
 
     def start(self, resid: np.ndarray | None = None) -> np.ndarray:
-        """Start values of the structure's parameters (not sigma2): no correlation, SD ratios of ``resid``."""
-        strata = self._stratum_of_records()
-        return np.concatenate([self.correlation.start(), self.variance.start(resid, strata)])
+        """Start values of the structure's parameters (not sigma2): SD ratios of ``resid`` (OLS residuals), and
+        correlations from ``resid`` scaled by those SDs (corAR1; the other structures start uncorrelated)."""
+        delta = self.variance.start(resid, self._stratum_of_records())
+        blocks = [] if resid is None else \
+            [(resid[c.idx] / (self.variance.sd(delta, c) * c.scale), c) for c in self.layout.classes]
+        return np.concatenate([self.correlation.start(blocks), delta])
 
     def _stratum_of_records(self) -> np.ndarray:
         out = np.zeros(self.layout.n, dtype=np.int64)
