@@ -20,6 +20,7 @@ cancellation that a large mean (sleepstudy's reaction times + 1e9) would cause.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -147,6 +148,19 @@ class MMEPattern:
         sol = sol_c.copy()
         sol[:self.p] += self.centre * self.ones
         return sol
+
+    def with_response(self, y: np.ndarray) -> "MMEPattern":
+        """The same MME for another response on the same rows: W, W'W, G^-1 slots and the pattern shared
+        (residual_blocks, a cache of the structure, carried over); only y, its centre and W'y_c are new."""
+        y = np.asarray(y, dtype=float)
+        if y.shape != self.y.shape:
+            raise ValueError(f"the new response has {y.size} values, the MME {self.y.size} rows")
+        centre = 0.0 if self.ones is None else centre_value(y)
+        yc = y - centre
+        new = dataclasses.replace(self, y=y, yc=yc, centre=centre, wty=np.asarray(self.W.T @ yc).ravel())
+        if "residual_blocks" in self.__dict__:
+            new.__dict__["residual_blocks"] = self.__dict__["residual_blocks"]
+        return new
 
     @property
     def q(self) -> int:

@@ -48,15 +48,54 @@ class Model:
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         self.data = data
         self.relationships = rel.resolve(relationships, parsed.random, data, prune)
-        design = build_design(formula, data, ids={k: r.ids for k, r in self.relationships.items()})
+        self._ids = {k: r.ids for k, r in self.relationships.items()}
+        self._correlated, self._residual_args = correlated, (correlation, variance, weights)
+        design = build_design(formula, data, ids=self._ids)
         self.design, self.joint = join_correlated(design, correlated)
         self.relationships = rel.joined(self.relationships, self.joint)
-        residual = bind_residual(correlation, variance, weights, self._design_rows(data), self.design.terms) \
-            if correlation is not None or variance is not None or weights is not None else None
-        self.vm = VarianceModel(tuple(self._term_cov(t) for t in self.design.terms),
-                                residual if residual is not None else ResidualCovariance())
+        self.vm = self._variance_model()
         self.ordering = ordering
         self._objectives: dict[str, Objective] = {}
+        self._shared: Model | None = None
+
+    def _variance_model(self) -> VarianceModel:
+        """The variance model of the design's terms and of the residual structure on the design's rows."""
+        correlation, variance, weights = self._residual_args
+        residual = bind_residual(correlation, variance, weights, self._design_rows(self.data), self.design.terms) \
+            if correlation is not None or variance is not None or weights is not None else None
+        return VarianceModel(tuple(self._term_cov(t) for t in self.design.terms),
+                             residual if residual is not None else ResidualCovariance())
+
+    def with_response(self, response: str) -> Model:
+        """This model for another response (a column or an expression of columns): the formula's right-hand
+        side, the data, relationships (not read or pruned again), residual structure and ordering kept.
+
+        When the new response is missing on the same rows as this one (the design keeps the same rows),
+        the new model shares this one's variance model and MME structure, and its objectives reuse this
+        model's symbolic analysis: only y'y and W'y are new, and every factorization is numeric
+        (``shares_analysis`` is True). Otherwise the rows differ, W'W and the MME pattern with them, and
+        the new model does its own analysis (``shares_analysis`` False).
+        """
+        new = object.__new__(Model)
+        new.__dict__.update({k: self.__dict__[k] for k in
+                             ("data", "relationships", "_ids", "_correlated", "_residual_args", "ordering")})
+        rhs = self.formula.split("~", 1)[1].strip()
+        design, new.joint = join_correlated(build_design(f"{response} ~ {rhs}", self.data, ids=self._ids),
+                                            self._correlated)
+        new.design = design
+        new._objectives = {}
+        if design.rows.equals(self.design.rows):
+            base = self._shared or self
+            new.vm, new._shared = base.vm, base
+            new.__dict__["pattern"] = base.pattern.with_response(design.y)
+        else:
+            new.vm, new._shared = new._variance_model(), None
+        return new
+
+    @property
+    def shares_analysis(self) -> bool:
+        """Whether this model reuses another model's symbolic analysis of the MME (``with_response``)."""
+        return self._shared is not None
 
     def _design_rows(self, data: pd.DataFrame) -> pd.DataFrame:
         """The data rows the design uses, in its order (for the residual structure's columns)."""
@@ -103,7 +142,9 @@ class Model:
         """The REML or ML objective (symbolic analysis done on first use, then reused)."""
         method = method.upper()
         if method not in self._objectives:
-            self._objectives[method] = Objective(self.design, self.vm, method, self.ordering, self.pattern)
+            shared = None if self._shared is None else self._shared.objective(method)
+            self._objectives[method] = Objective(self.design, self.vm, method, self.ordering, self.pattern,
+                                                 shared=shared)
         return self._objectives[method]
 
     def theta(self, variances: dict) -> np.ndarray:
@@ -124,6 +165,18 @@ class Model:
         if structure:
             extra = [float(variances.get(name, v)) for name, v in zip(structure, self.vm.residual.start())]
         theta = self.vm.from_params(params, float(variances["Residual"]), extra)
+        self.vm.at(theta)  # raises NotPositiveDefiniteError naming the term
+        return theta
+
+    def _start_theta(self, start) -> np.ndarray:
+        """theta from ``start``: variances as for ``theta``, or a theta vector of this variance model
+        (a previous fit's ``theta``, as ``fit_traits`` warm starts)."""
+        if isinstance(start, dict):
+            return self.theta(start)
+        theta = np.asarray(start, dtype=float)
+        if theta.shape != (self.vm.n_params,):
+            raise DesignError(f"start must be a dict of variances or a theta of {self.vm.n_params} values, "
+                              f"got shape {theta.shape}")
         self.vm.at(theta)  # raises NotPositiveDefiniteError naming the term
         return theta
 
@@ -150,6 +203,7 @@ class Model:
             ddf: str = "satterthwaite", tol_change: float | None = None):
         """Estimate variance components by REML or ML with AI (default) or EM iterations.
 
+        ``start``: start variances as for ``theta`` (dict), or a theta vector such as a previous fit's.
         Defaults live in henderson.options.Options: ``max_iter`` 200 for AI and 5000 for EM;
         converged when the Newton decrement is below ``tol`` (default 1e-8 for AI, 1e-11 for EM)
         and the last change in log-likelihood below ``tol_change`` times n, the number of records
@@ -179,7 +233,7 @@ class Model:
             opts = Options(method=opts.method, algorithm=opts.algorithm, max_iter=opts.max_iter, tol=opts.tol,
                            tol_change=opts.tol_change, em_start=opts.em_start, ddf="residual", callback=callback)
         obj = self.objective(opts.method)
-        trace = run(obj, None if start is None else self.theta(start), opts)
+        trace = run(obj, None if start is None else self._start_theta(start), opts)
         return from_trace(self, obj, trace, opts.algorithm, ddf=opts.ddf)
 
 

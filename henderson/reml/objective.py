@@ -46,6 +46,15 @@ def analyze_mme(pattern: MMEPattern, C, ordering: str = "auto"):
         ordering = "dense-last"
     return Factor.analyze(C, ordering=ordering)
 
+
+def _check_shareable(shared: Objective, new: Objective) -> None:
+    """A shared analysis needs the same method, variance model and MME pattern (ValueError otherwise)."""
+    a, b = shared.pattern.pattern, new.pattern.pattern
+    if shared.method != new.method or shared.vm is not new.vm or shared.ordering != new.ordering \
+            or a.shape != b.shape or not (np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)):
+        raise ValueError("a shared symbolic analysis needs the same method, variance model, ordering and MME pattern")
+
+
 LOG2PI = float(np.log(2 * np.pi))
 
 
@@ -77,22 +86,34 @@ class Objective:
     The factor of C (and of C_ZZ for ML) is private: ``at``, ``solve``, ``diag_inverse``,
     ``selected_inverse`` and ``trace_inverse`` take theta and refactor only when the factor holds
     another theta, so callers never re-sync it. The symbolic analysis is done once.
+
+    ``shared``: an Objective of the same method on the same MME pattern (another response on the same
+    design and rows): its symbolic analysis is reused, only numeric refactorizations are done here.
+    The factors are then shared, and each Objective refactors them whenever the other one last did.
     """
 
     def __init__(self, design, vm, method: str = "REML", ordering: str = "auto",
-                 pattern: MMEPattern | None = None):
+                 pattern: MMEPattern | None = None, shared: Objective | None = None):
         self.method = choice("method", method, METHODS, str.upper)
         self.pattern = pattern if pattern is not None else build_pattern(design, vm)
         self.vm = vm
         self.ordering = ordering
-        self._factor = analyze_mme(self.pattern, self.pattern.values(self._any_theta()), ordering)
+        if shared is not None:
+            _check_shareable(shared, self)
+            self._factor, self._holder = shared._factor, shared._holder
+        else:
+            self._factor = analyze_mme(self.pattern, self.pattern.values(self._any_theta()), ordering)
+            self._holder = {"C": None, "Z": None}   # the Objective whose theta each factor holds
         self._theta = self._params = None
         self._zpattern = self._zfactor = None
         self._ztheta = None
         if self.method == "ML" and vm.terms:
-            zdesign = dataclasses.replace(design, X=design.X[:, :0], fixed_names=())
-            self._zpattern = build_pattern(zdesign, vm)
-            self._zfactor = analyze_mme(self._zpattern, self._zpattern.values(self._any_theta()), ordering)
+            if shared is not None:
+                self._zpattern, self._zfactor = shared._zpattern.with_response(design.y), shared._zfactor
+            else:
+                zdesign = dataclasses.replace(design, X=design.X[:, :0], fixed_names=())
+                self._zpattern = build_pattern(zdesign, vm)
+                self._zfactor = analyze_mme(self._zpattern, self._zpattern.values(self._any_theta()), ordering)
 
     def _any_theta(self) -> np.ndarray:
         return self.vm.pack([np.eye(t.q) for t in self.vm.terms], 1.0)
@@ -127,18 +148,21 @@ class Objective:
     def _current(self, theta) -> np.ndarray:
         """Make the factor of C hold theta (refactor numerically unless it already does); theta as floats."""
         theta = np.asarray(theta, dtype=float)
-        if self._theta is None or not np.array_equal(self._theta, theta):
+        if self._theta is None or self._holder["C"] is not self or not np.array_equal(self._theta, theta):
             params = self.vm.at(theta)
             self._theta = None    # until the refactorization succeeds
             self._factor.refactor(self.pattern.coefficients(params))
             self._theta, self._params = theta.copy(), params
+            self._holder["C"] = self
         return theta
 
     def _current_z(self, theta) -> None:
         """Make the factor of C_ZZ, the MME without fixed effects (ML only), hold theta."""
-        if self._ztheta is None or not np.array_equal(self._ztheta, theta):
+        if self._ztheta is None or self._holder["Z"] is not self or not np.array_equal(self._ztheta, theta):
+            self._ztheta = None
             self._zfactor.refactor(self._zpattern.coefficients(self.vm.at(theta)))
             self._ztheta = np.array(theta, dtype=float)
+            self._holder["Z"] = self
 
     def solve(self, theta, rhs: np.ndarray) -> np.ndarray:
         """C(theta)^-1 rhs (one or more right-hand sides)."""
