@@ -47,14 +47,15 @@ def fit_traits(formula: str, traits, data: pd.DataFrame, warm_start: bool = Fals
     ``options``: Model's (relationships, ordering, prune, correlated, correlation, variance, weights) and
     fit's (method, algorithm, max_iter, tol, ...). Traits missing on the same rows share one symbolic
     analysis of the MME. ``warm_start``: each fit starts from the previous converged trait's estimates
-    (theta) instead of the moment start values; the estimates then agree with cold fits to the
-    convergence tolerance, not to rounding.
+    (theta) with AI steps only (no EM step first unless ``em_start`` says so) instead of the moment
+    start values; the estimates then agree with cold fits to the convergence tolerance, not to rounding.
     """
     model_options = {k: options.pop(k) for k in MODEL_OPTIONS if k in options}
     if "start" in options:
         raise DesignError("fit_traits takes no start (the traits differ); use warm_start=True")
     results, previous = {}, None
     for trait, model in trait_models(formula, traits, data, **model_options).items():
-        start = previous.theta if warm_start and previous is not None and previous.converged else None
-        results[trait] = previous = model.fit(start=start, **options)
+        warm = warm_start and previous is not None and previous.converged
+        fit_options = {"em_start": 0, **options} if warm else options
+        results[trait] = previous = model.fit(start=previous.theta if warm else None, **fit_options)
     return results
