@@ -23,7 +23,7 @@ from .clusters import LOGS, start_cluster, worker_slots
 from .lifeline import die_with_parent
 from .progress import JobBar
 from .resume import REUSED, job_fingerprint, resume_reason
-from .runjob import run_job_quietly
+from .traitgroups import group_jobs, run_group_quietly
 
 SUMMARY_COLUMNS = ["name", "status", "reuse", "seconds", "iterations", "loglik", "converged", "error", "out"]
 BATCH = "batch"
@@ -78,7 +78,7 @@ def _executor(workers: int, scheduler: str | None, cluster: dict | None = None, 
 
 
 def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None = None, force: bool = False,
-              bar: JobBar | None = None, protect=(), cluster: dict | None = None) -> pd.DataFrame:
+              bar: JobBar | None = None, protect=(), cluster: dict | None = None, share: bool = True) -> pd.DataFrame:
     """Run ``jobs`` (dicts from load_batch), at most ``workers`` at a time; the summary table.
 
     ``scheduler`` runs them on a running Dask scheduler, ``cluster`` (from clusters.cluster_spec) on
@@ -88,7 +88,9 @@ def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None
     Jobs whose complete result has the job's current fingerprint are reused unless ``force``. The table
     is written to out_dir/summary.csv and summary.md; error messages and tracebacks to
     out_dir/errors/<name>.txt. OutputFolderError before any job runs when ``out_dir`` cannot take the
-    batch (see prepare_batch_folder).
+    batch (see prepare_batch_folder). ``share``: jobs that differ only in the response run in groups,
+    one worker each, sharing the inputs, model and MME analysis (henderson.cli.traitgroups); False runs
+    every job on its own.
     """
     out_dir = Path(out_dir)
     prepare_batch_folder(out_dir, jobs, protect)
@@ -112,19 +114,20 @@ def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None
         executor, limit, close = _executor(workers if remote else max(int(workers or 1), 1), scheduler, cluster,
                                            out_dir)
         try:
-            pending, queue = {}, list(todo)
+            pending, queue = {}, group_jobs(todo, limit) if share else [[item] for item in todo]
             while queue or pending:
                 while queue and len(pending) < limit:
-                    j, fp = queue.pop(0)
-                    pending[executor.submit(run_job_quietly, j, fp)] = j
-                bar.update(counts["ok"], len(pending), counts["failed"], counts["skipped"])
+                    group = queue.pop(0)
+                    pending[executor.submit(run_group_quietly, group)] = [j for j, _ in group]
+                bar.update(counts["ok"], sum(map(len, pending.values())), counts["failed"], counts["skipped"])
                 finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
-                    j = pending.pop(fut)
-                    row = {**_row_of(fut, j), "reuse": reasons[j["name"]]}
-                    rows[j["name"]] = row
-                    counts["ok" if row["status"] in ("ok", "not_converged") else "failed"] += 1
-                    _record_error(out_dir, row)
+                    group = pending.pop(fut)
+                    for j, row in zip(group, _rows_of(fut, group)):
+                        row = {**row, "reuse": reasons[j["name"]]}
+                        rows[j["name"]] = row
+                        counts["ok" if row["status"] in ("ok", "not_converged") else "failed"] += 1
+                        _record_error(out_dir, row)
             bar.update(counts["ok"], 0, counts["failed"], counts["skipped"])
         finally:
             close()
@@ -135,14 +138,14 @@ def run_batch(jobs: list[dict], out_dir, workers: int = 1, scheduler: str | None
     return table
 
 
-def _row_of(fut, job) -> dict:
-    """The job's summary row; a worker that died is recorded as an internal failure."""
+def _rows_of(fut, group: list[dict]) -> list[dict]:
+    """The summary rows of a group's jobs; a worker that died is recorded as an internal failure of each."""
     try:
         return fut.result()
     except Exception as exc:
-        return {"name": job["name"], "status": "failed", "exit_code": 4, "seconds": None, "iterations": None,
-                "loglik": None, "converged": None, "error": f"worker failed: {type(exc).__name__}: {exc}",
-                "traceback": "", "out": job["out"]}
+        return [{"name": job["name"], "status": "failed", "exit_code": 4, "seconds": None, "iterations": None,
+                 "loglik": None, "converged": None, "error": f"worker failed: {type(exc).__name__}: {exc}",
+                 "traceback": "", "out": job["out"]} for job in group]
 
 
 def _record_error(out_dir: Path, row: dict) -> None:

@@ -121,14 +121,29 @@ def _genomic(job: dict, ped):
     return GBLUP(geno, pedigree=ped, **options)
 
 
-def fit_job(job: dict, callback=None):
-    """(FitResult, model build seconds, fit seconds) of a job; input errors raised as InputProblem."""
+def _build_model(job: dict, models: dict | None):
+    """The job's Model: from ``models`` (share_key -> Model of an earlier job of this worker) by
+    Model.with_response, sharing its inputs and MME analysis, or read and built (and kept there)."""
     from ..model import Model
+    from .traitgroups import response_of, share_key
+    key = None if models is None else share_key(job)
+    if key is not None and key in models:
+        return models[key].with_response(response_of(job["formula"]))
     df, rels = load_inputs(job)
+    model = Model(job["formula"], df, relationships=rels, ordering=job.get("ordering") or "auto",
+                  correlation=job.get("correlation"), variance=job.get("variance"), weights=job.get("weights"))
+    if key is not None:
+        models[key] = model
+    return model
+
+
+def fit_job(job: dict, callback=None, models: dict | None = None):
+    """(FitResult, model build seconds, fit seconds) of a job; input errors raised as InputProblem.
+    ``models``: a worker's models by share key (henderson.cli.traitgroups), reused by jobs that differ
+    only in the response."""
     t0 = time.perf_counter()
     try:
-        model = Model(job["formula"], df, relationships=rels, ordering=job.get("ordering") or "auto",
-                      correlation=job.get("correlation"), variance=job.get("variance"), weights=job.get("weights"))
+        model = _build_model(job, models)
     except PedigreeError as exc:
         raise InputProblem(job.get("pedigree") or job["data"], str(exc)) from exc
     except INPUT_ERRORS as exc:
@@ -147,12 +162,12 @@ def inputs_of(job: dict, protect=()) -> list[str]:
 
 
 def run_job(job: dict, callback=None, raise_internal: bool = False, fingerprint: dict | None = None,
-            protect=()) -> dict:
+            protect=(), models: dict | None = None) -> dict:
     """Fit a job and write its result folder; a summary row, never an exception (unless raise_internal).
 
     The output folder is checked before fitting (henderson.io.check_output; it must not hold the job's
     inputs nor ``protect``). ``fingerprint`` (henderson.cli.resume.job_fingerprint, computed here when
-    None) is stored in result.json. Row keys: name, status (ok | not_converged | failed), exit_code,
+    None) is stored in result.json. ``models``: see fit_job. Row keys: name, status (ok | not_converged | failed), exit_code,
     seconds, iterations, loglik, converged, error (one line), traceback (internal failures), out.
     """
     t0 = time.perf_counter()
@@ -167,7 +182,7 @@ def run_job(job: dict, callback=None, raise_internal: bool = False, fingerprint:
             fingerprint = fingerprint or job_fingerprint(job)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            r, build_s, fit_s = fit_job(job, callback)
+            r, build_s, fit_s = fit_job(job, callback, models)
         if job.get("out"):
             write_result(r, job["out"], extra={k: v for k, v in job.items()}, fingerprint=fingerprint,
                          protect=protected)
@@ -194,7 +209,3 @@ def run_job(job: dict, callback=None, raise_internal: bool = False, fingerprint:
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
-
-def run_job_quietly(job: dict, fingerprint: dict | None = None) -> dict:
-    """run_job for worker processes (no callback; top-level so it pickles)."""
-    return run_job(job, fingerprint=fingerprint)
