@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it
 _LAZY = {
-    "Model": ".model", "fit": ".model", "fit_traits": ".traits",
+    "Model": ".model", "fit": ".model", "fit_traits": ".model",
     "Pedigree": ".pedigree", "read_pedigree": ".pedigree",
     "LRTResult": ".inference", "aic_table": ".inference", "lrt": ".inference",
     "FitResult": ".fitted",

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import henderson as hd
-from henderson.traits import trait_models
+from henderson.model import trait_models
 from henderson.errors import DesignError, MissingDataWarning
 
 TOL = dict(rel=1e-8, abs=1e-8)
