@@ -149,7 +149,7 @@ class MMEPattern:
         sol[:self.p] += self.centre * self.ones
         return sol
 
-    def with_response(self, y: np.ndarray) -> "MMEPattern":
+    def with_response(self, y: np.ndarray) -> MMEPattern:
         """The same MME for another response on the same rows: W, W'W, G^-1 slots and the pattern shared
         (residual_blocks, a cache of the structure, carried over); only y, its centre and W'y_c are new."""
         y = np.asarray(y, dtype=float)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import henderson as hd
-from henderson.model import trait_models
 from henderson.errors import DesignError, MissingDataWarning
+from henderson.model import trait_models
 
 TOL = dict(rel=1e-8, abs=1e-8)
 

@@ -167,8 +167,8 @@ def run_job(job: dict, callback=None, raise_internal: bool = False, fingerprint:
 
     The output folder is checked before fitting (henderson.io.check_output; it must not hold the job's
     inputs nor ``protect``). ``fingerprint`` (henderson.cli.resume.job_fingerprint, computed here when
-    None) is stored in result.json. ``models``: see fit_job. Row keys: name, status (ok | not_converged | failed), exit_code,
-    seconds, iterations, loglik, converged, error (one line), traceback (internal failures), out.
+    None) is stored in result.json. ``models``: see fit_job. Row keys: name, status (ok | not_converged |
+    failed), exit_code, seconds, iterations, loglik, converged, error (one line), traceback (internal failures), out.
     """
     t0 = time.perf_counter()
     row = {"name": job.get("name", ""), "status": "failed", "exit_code": INTERNAL, "seconds": 0.0,
