@@ -24,7 +24,7 @@ from .formula.checks import check_identifiable
 from .formula.correlated import join_correlated
 from .linalg.pcg import MAX_ITER, TOL
 from .mme import build_pattern
-from .options import SOLVERS, Options, choice
+from .options import MC_ALGORITHM, N_PROBES, SOLVERS, Options, choice
 from .reml import Objective, run
 from .residual import bind_residual
 
@@ -202,7 +202,7 @@ class Model:
 
     def fit(self, method: str = "REML", algorithm: str = "ai", start: dict | None = None,
             max_iter: int | None = None, tol: float | None = None, em_start: int | None = None, callback=None,
-            ddf: str = "satterthwaite", tol_change: float | None = None):
+            ddf: str = "satterthwaite", tol_change: float | None = None, n_probes: int = N_PROBES, seed=0):
         """Estimate variance components by REML or ML with AI (default) or EM iterations.
 
         ``start``: start variances as for ``theta`` (dict), or a theta vector such as a previous fit's.
@@ -216,7 +216,15 @@ class Model:
         Satterthwaite df by the observed information are computed when first read (FitResult.fixed_effects).
         Raises DesignError, as lme4 does, for a term without a relationship matrix that has as many
         levels, or random effects, as there are observations (henderson.formula.checks).
+
+        ``algorithm="mc-ai"``: Monte Carlo AI-REML without factorization (henderson.reml.montecarlo), for
+        one random term with one effect and R = sigma2 I (y ~ hy + (1|id)); the trace of C^-1 in the score
+        from ``n_probes`` Rademacher probes (``seed``), every solve by PCG; ``tol`` on the Newton decrement
+        (default 1e-6), ``max_iter`` (default 50). Returns an MCREMLResult (estimates, their Monte Carlo
+        and sampling standard errors, the trace estimate and its standard error), not a FitResult.
         """
+        if isinstance(algorithm, str) and algorithm.lower() == MC_ALGORITHM:
+            return self._fit_mc(method, start, max_iter, tol, n_probes, seed, callback)
         opts = Options(method=method, algorithm=algorithm, max_iter=max_iter, tol=tol, tol_change=tol_change,
                        em_start=em_start, ddf=ddf, callback=callback)
         check_identifiable(self.design.n, self.design.terms, set(self.relationships))
@@ -237,6 +245,14 @@ class Model:
         obj = self.objective(opts.method)
         trace = run(obj, None if start is None else self._start_theta(start), opts)
         return from_trace(self, obj, trace, opts.algorithm, ddf=opts.ddf)
+
+    def _fit_mc(self, method, start, max_iter, tol, n_probes, seed, callback):
+        """Model.fit(algorithm="mc-ai")."""
+        from .reml.montecarlo import MAX_ITER as MC_MAX_ITER, TOL as MC_TOL, check_supported, fit_mc
+        check_supported(self, method)
+        check_identifiable(self.design.n, self.design.terms, set(self.relationships))
+        return fit_mc(self, None if start is None else self.theta(start), n_probes=n_probes, seed=seed,
+                      tol=MC_TOL if tol is None else tol, max_iter=max_iter or MC_MAX_ITER, callback=callback)
 
 
 def fit(formula: str, data: pd.DataFrame, relationships: dict | None = None, ordering: str = "auto",
