@@ -18,7 +18,8 @@ The probes are drawn once and kept through the iterations (common random numbers
 iterations converge to the root of one Monte Carlo score; that root differs from the exact REML
 estimate by about AI^-1 dg, dg the score's Monte Carlo error: its standard error per parameter is
 sqrt(diag(AI^-1 (dg/dT)(dg/dT)' se(T)^2 AI^-1)). Each probe's PCG starts from its solution at the
-previous iterate (warm start), as does the MME solve.
+previous iterate (warm start), as does the MME solve; the probes' solves run side by side
+(henderson.linalg.block_pcg), one product of C with an n x r matrix per PCG round.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import pandas as pd
 
 from ..errors import ConvergenceError, DesignError
 from ..fitted.iterative import mme_operator
+from ..linalg.block_pcg import mme_matmat, pcg_columns
 from ..linalg.pcg import pcg
 from ..mme import centre_value, constant_combination
 from ..options import N_PROBES
@@ -53,7 +55,7 @@ class MCREMLResult:
     """Monte Carlo AI-REML estimates: ``variances`` (by parameter name), ``mc_se`` (their Monte Carlo
     standard errors, from the probes' spread), ``sampling_se`` (from the inverse average information),
     ``trace`` (T = tr(K^-1 C^aa) at the estimate, with its SE), ``score`` at the estimate, ``iterations``
-    (one row per AI step), ``converged``, ``n_probes``, ``pcg_rounds`` (all solves), ``seconds``."""
+    (one row per AI step), ``converged``, ``n_probes``, ``pcg_rounds`` (PCG rounds of all the solves, a round of side-by-side solves counted once), ``seconds``."""
 
     variances: pd.Series
     mc_se: pd.Series
@@ -83,18 +85,16 @@ def check_supported(model, method: str) -> None:
 
 def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: float = PCG_TOL):
     """T = tr(K^-1 C^aa) of the one random term of ``op`` from Rademacher ``probes`` (m x r), one PCG solve
-    C x = [0; K^-1 z] per probe, starting from and updating ``warm`` (size x r). (TraceEstimate, rounds)."""
+    C x = [0; K^-1 z] per probe (all side by side, henderson.linalg.block_pcg; ``precond`` diagonal, as it
+    is for terms of one effect), starting from and updating ``warm`` (size x r). (TraceEstimate, rounds)."""
     t = op.terms[0]
     sl = slice(t.offset, t.offset + t.m)
     kz = probes if t.kinv is None else t.kinv.apply(probes)
-    samples, rounds = np.empty(probes.shape[1]), 0
-    for j in range(probes.shape[1]):
-        b = np.zeros(op.size)
-        b[sl] = kz[:, j]
-        res = pcg(op.matvec, b, precond, x0=warm[:, j], tol=tol)
-        warm[:, j] = res.x
-        rounds += res.n_iter
-        samples[j] = probes[:, j] @ res.x[sl]
+    B = np.zeros((op.size, probes.shape[1]))
+    B[sl] = kz
+    X, rounds, _ = pcg_columns(lambda V: mme_matmat(op, V), B, precond(np.ones(op.size)), X0=warm, tol=tol)
+    warm[:] = X
+    samples = np.einsum("ij,ij->j", probes, X[sl])
     se = float(samples.std(ddof=1) / np.sqrt(samples.size)) if samples.size > 1 else float("nan")
     return TraceEstimate(float(samples.mean()), se, samples), rounds
 
@@ -134,10 +134,8 @@ class _Iterate:
         self.dscore_dT = np.array([0.5 / sa**2, -0.5 / (sa * se)])
         F = np.column_stack([op.W[:, sl] @ a / sa, e / se])
         WtF = op.Wt @ F / se
-        X = np.empty_like(WtF)
-        for j in range(2):
-            rj = pcg(op.matvec, WtF[:, j], M, tol=tol)
-            X[:, j], rounds = rj.x, rounds + rj.n_iter
+        X, r, _ = pcg_columns(lambda V: mme_matmat(op, V), WtF, M(np.ones(op.size)), tol=tol)
+        rounds += r
         PF = (F - op.W @ X) / se
         ai = 0.5 * F.T @ PF
         self.ai = 0.5 * (ai + ai.T)
