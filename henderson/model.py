@@ -220,8 +220,9 @@ class Model:
         ``algorithm="mc-ai"``: Monte Carlo AI-REML without factorization (henderson.reml.montecarlo), for
         one random term with one effect and R = sigma2 I (y ~ hy + (1|id)); the trace of C^-1 in the score
         from ``n_probes`` Rademacher probes (``seed``), every solve by PCG; ``tol`` on the Newton decrement
-        (default 1e-6), ``max_iter`` (default 50). Returns an MCREMLResult (estimates, their Monte Carlo
-        and sampling standard errors, the trace estimate and its standard error), not a FitResult.
+        (default 1e-6; or every step below 0.05 Monte Carlo SE), ``max_iter`` (default 50). Returns an
+        MCREMLResult (estimates, their Monte Carlo and sampling standard errors, the trace estimate and its
+        standard error), not a FitResult.
         """
         if isinstance(algorithm, str) and algorithm.lower() == MC_ALGORITHM:
             return self._fit_mc(method, start, max_iter, tol, n_probes, seed, callback)

@@ -39,6 +39,7 @@ from ..options import N_PROBES
 PCG_TOL = 1e-10      # ||r||^2 / ||b||^2 of every PCG solve
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
 MAX_ITER = 50
+STEP_IN_SE = 0.05    # or when every Newton step is below this many Monte Carlo SEs of its parameter
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,9 @@ def fit_mc(model, start: np.ndarray | None = None, n_probes: int = N_PROBES, see
            max_iter: int = MAX_ITER, pcg_tol: float = PCG_TOL, callback=None) -> MCREMLResult:
     """Monte Carlo AI-REML (module docstring): Newton steps with the average information on the score
     with Hutchinson traces over ``n_probes`` fixed Rademacher probes (``seed``), step-halving to keep
-    the variances positive; converged when score' AI^-1 score < ``tol``. ``callback(row)`` per step."""
+    the variances positive; converged when score' AI^-1 score < ``tol`` or every step is below 0.05 of its
+    parameter's Monte Carlo SE (the PCG solves' own error keeps the decrement from falling much below
+    that). ``callback(row)`` per step."""
     t0 = time.perf_counter()
     check_supported(model, "REML")
     if n_probes < 2:
@@ -175,7 +178,7 @@ def fit_mc(model, start: np.ndarray | None = None, n_probes: int = N_PROBES, see
         rows.append(row)
         if callback is not None:
             callback(row)
-        if decrement < tol:
+        if decrement < tol or np.all(np.abs(step) < STEP_IN_SE * np.sqrt(np.diag(cur.mc_cov()))):
             converged = True
             break
         for _ in range(30):
