@@ -217,7 +217,7 @@ class Model:
         Raises DesignError, as lme4 does, for a term without a relationship matrix that has as many
         levels, or random effects, as there are observations (henderson.formula.checks).
 
-        ``algorithm="mc-ai"``: Monte Carlo AI-REML without factorization (henderson.reml.montecarlo), for
+        ``algorithm="mc-ai"``: Monte Carlo AI-REML without factorization (henderson.fitted.montecarlo), for
         one random term with one effect and R = sigma2 I (y ~ hy + (1|id)); the trace of C^-1 in the score
         from ``n_probes`` Rademacher probes (``seed``), every solve by PCG; ``tol`` on the Newton decrement
         (default 1e-6; or every step below 0.05 Monte Carlo SE), ``max_iter`` (default 50). Returns an
@@ -249,7 +249,9 @@ class Model:
 
     def _fit_mc(self, method, start, max_iter, tol, n_probes, seed, callback):
         """Model.fit(algorithm="mc-ai")."""
-        from .reml.montecarlo import MAX_ITER as MC_MAX_ITER, TOL as MC_TOL, check_supported, fit_mc
+        from .fitted.montecarlo import MAX_ITER as MC_MAX_ITER
+        from .fitted.montecarlo import TOL as MC_TOL
+        from .fitted.montecarlo import check_supported, fit_mc
         check_supported(self, method)
         check_identifiable(self.design.n, self.design.terms, set(self.relationships))
         return fit_mc(self, None if start is None else self.theta(start), n_probes=n_probes, seed=seed,

@@ -14,7 +14,7 @@ ALGORITHMS = ("ai", "em")
 ORDERINGS = ("auto", "block", "dense-last", "amd", "metis", "best", "natural")
 DDF = ("satterthwaite", "residual")
 SOLVERS = ("direct", "pcg")   # Model.solve: sparse factorization, or PCG on the matrix-free MME
-MC_ALGORITHM = "mc-ai"        # Model.fit: Monte Carlo AI-REML by PCG (henderson.reml.montecarlo), no factorization
+MC_ALGORITHM = "mc-ai"        # Model.fit: Monte Carlo AI-REML by PCG (henderson.fitted.montecarlo), no factorization
 N_PROBES = 100                # its Rademacher probes for the trace of C^-1
 
 MAX_ITER = {"ai": 200, "em": 5000}   # iterations (AI steps, or EM steps) before giving up

@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, DesignError
-from ..fitted.iterative import mme_operator
 from ..linalg.block_pcg import mme_matmat, pcg_columns
 from ..linalg.pcg import pcg
 from ..mme import centre_value, constant_combination
 from ..options import N_PROBES
+from .iterative import mme_operator
 
 PCG_TOL = 1e-10      # ||r||^2 / ||b||^2 of every PCG solve
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
@@ -56,7 +56,8 @@ class MCREMLResult:
     """Monte Carlo AI-REML estimates: ``variances`` (by parameter name), ``mc_se`` (their Monte Carlo
     standard errors, from the probes' spread), ``sampling_se`` (from the inverse average information),
     ``trace`` (T = tr(K^-1 C^aa) at the estimate, with its SE), ``score`` at the estimate, ``iterations``
-    (one row per AI step), ``converged``, ``n_probes``, ``pcg_rounds`` (PCG rounds of all the solves, a round of side-by-side solves counted once), ``seconds``."""
+    (one row per AI step), ``converged``, ``n_probes``, ``pcg_rounds`` (PCG rounds of all the solves, a
+    round of side-by-side solves counted once), ``seconds``."""
 
     variances: pd.Series
     mc_se: pd.Series

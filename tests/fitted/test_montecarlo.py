@@ -1,12 +1,12 @@
-"""Monte Carlo AI-REML (henderson.reml.montecarlo) against the exact AI-REML and the selected inverse."""
+"""Monte Carlo AI-REML (henderson.fitted.montecarlo) against the exact AI-REML and the selected inverse."""
 import numpy as np
 import pytest
 
 import henderson as hd
 from henderson.errors import DesignError
 from henderson.fitted.iterative import mme_operator
+from henderson.fitted.montecarlo import hutchinson_trace, rademacher
 from henderson.reml.derivatives import trace_blocks
-from henderson.reml.montecarlo import hutchinson_trace, rademacher
 
 
 @pytest.fixture(scope="module")
