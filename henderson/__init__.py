@@ -23,6 +23,8 @@ _LAZY = {
     "GBLUP": ".genomic", "SingleStep": ".genomic", "ParentGroups": ".genomic",
     "corSymm": ".residual", "corAR1": ".residual", "corCAR1": ".residual", "corCompSymm": ".residual",
     "varIdent": ".residual",
+    "varPower": ".residual",
+    "varExp": ".residual",
     "AliasedColumnsWarning": ".errors", "ConvergenceError": ".errors", "ConvergenceWarning": ".errors",
     "DesignError": ".errors", "HendersonError": ".errors", "MissingDataWarning": ".errors",
     "NotPositiveDefiniteError": ".errors", "PedigreeError": ".errors", "PedigreeWarning": ".errors",
@@ -30,7 +32,7 @@ _LAZY = {
 _SUBMODULES = ("datasets", "genomic")
 
 __all__ = ["datasets", "genomic", "GBLUP", "SingleStep", "ParentGroups",
-           "corSymm", "corAR1", "corCAR1", "corCompSymm", "varIdent",
+           "corSymm", "corAR1", "corCAR1", "corCompSymm", "varIdent", "varPower", "varExp",
            "Model", "fit", "fit_traits", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree",
            "FitResult", "HendersonError", "DesignError", "PedigreeError", "NotPositiveDefiniteError",
            "ConvergenceError", "ConvergenceWarning", "AliasedColumnsWarning", "MissingDataWarning",

@@ -65,7 +65,10 @@ def bind_residual(correlation, variance, weights, data: pd.DataFrame, terms) -> 
         groups, labels = np.arange(n, dtype=np.int64), tuple(map(str, data.index))
         time = None
     strata, stratum = ("(all)",), np.zeros(n, dtype=np.int64)
-    if vspec is not None:
+    covariate = None
+    if vspec is not None and vspec.kind != "varIdent":
+        covariate = _variance_covariate(vspec, data)
+    elif vspec is not None:
         if vspec.form.covariate is not None:
             raise DesignError(f"{vspec}: varIdent takes '~ 1 | stratum'")
         if not vspec.form.groups:
@@ -77,14 +80,42 @@ def bind_residual(correlation, variance, weights, data: pd.DataFrame, terms) -> 
                               "single record; its standard deviation cannot be estimated")
     kind = cspec.kind if cspec is not None else "none"
     layout = build_layout(groups, labels, time, integer_time=kind == "corAR1", rank_positions=kind == "corSymm",
-                          stratum=stratum, scale=1.0 / np.sqrt(w), what=what)
+                          stratum=stratum, scale=1.0 / np.sqrt(w), what=what, covariate=covariate)
     corr = _correlation(kind, layout)
-    vf = var.Ident(strata=strata) if vspec is not None else var.Homoscedastic()
+    vf = _variance_function(vspec, strata)
     term = StructuredResidual(layout=layout, correlation=corr, variance=vf,
                               description=", ".join(str(s) for s in (cspec, vspec) if s is not None)
                               + (f", weights = {weights}" if weights is not None else ""))
     _check_confounded(term, kind, vspec is not None, names, layout, terms)
     return term
+
+
+def _variance_covariate(vspec, data: pd.DataFrame) -> np.ndarray:
+    """The numeric covariate of varPower / varExp (no strata); varPower refuses values 0 (|0|^delta)."""
+    what, name = str(vspec), vspec.form.covariate
+    if name is None or vspec.form.groups:
+        raise DesignError(f"{what}: {vspec.kind} takes a numeric covariate, '~ v' (strata '| g' are not supported)")
+    col = _column(data, name, what)
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        raise DesignError(f"{what}: column {name!r} must be numeric, got {col.dtype}")
+    v = col.astype(float)
+    if not np.isfinite(v).all():
+        raise DesignError(f"{what}: column {name!r} must be finite; not so in rows "
+                          f"{_first_ten(list(data.index[~np.isfinite(v)]))}")
+    if vspec.kind == "varPower" and (v == 0).any():
+        raise DesignError(f"{what}: column {name!r} is 0 in rows {_first_ten(list(data.index[v == 0]))}; "
+                          "the standard deviation |v|^delta is 0 or infinite there")
+    return v
+
+
+def _variance_function(vspec, strata):
+    if vspec is None:
+        return var.Homoscedastic()
+    if vspec.kind == "varPower":
+        return var.Power(covariate=vspec.form.covariate)
+    if vspec.kind == "varExp":
+        return var.Exp(covariate=vspec.form.covariate)
+    return var.Ident(strata=strata)
 
 
 def _correlation(kind: str, layout):

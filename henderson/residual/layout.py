@@ -31,6 +31,7 @@ class SizeClass:
     time: np.ndarray      # the time covariate (or the order within the group)
     stratum: np.ndarray   # varIdent stratum code (0 when none)
     scale: np.ndarray     # known standard-deviation factor, w^-1/2 (1 without weights)
+    covariate: np.ndarray  # covariate of varPower / varExp (0 when none)
 
     @property
     def s(self) -> int:
@@ -72,12 +73,15 @@ def group_codes(columns: list[np.ndarray], n: int) -> tuple[np.ndarray, tuple]:
 
 
 def build_layout(groups: np.ndarray, labels: tuple, time: np.ndarray | None, integer_time: bool,
-                 rank_positions: bool, stratum: np.ndarray, scale: np.ndarray, what: str) -> Layout:
+                 rank_positions: bool, stratum: np.ndarray, scale: np.ndarray, what: str,
+                 covariate: np.ndarray | None = None) -> Layout:
     """Group the records: within a group by the time covariate (or data order when None); positions
     are the ranks of time among all its values (``rank_positions``, corSymm), its integer values
     (``integer_time``, corAR1 with a covariate) or the order within the group. A time value repeated
-    within a group is a DesignError naming the groups (``what`` names the structure)."""
+    within a group is a DesignError naming the groups (``what`` names the structure). ``covariate`` is the
+    variance function's covariate per record (zeros when None)."""
     n = len(groups)
+    cov = np.zeros(n) if covariate is None else np.asarray(covariate, dtype=float)
     order_in_data = np.arange(n)
     t = order_in_data.astype(float) if time is None else np.asarray(time, dtype=float)
     if time is not None and not np.all(np.isfinite(t)):
@@ -111,7 +115,7 @@ def build_layout(groups: np.ndarray, labels: tuple, time: np.ndarray | None, int
         sel = first[:, None] + np.arange(s)[None, :]
         idx = srt[sel]
         classes.append(SizeClass(idx=idx, pos=pos_sorted[sel], time=time_sorted[sel], stratum=stratum[idx],
-                                 scale=scale[idx]))
+                                 scale=scale[idx], covariate=cov[idx]))
         rows.append(np.broadcast_to(idx[:, :, None], (len(first), s, s)).ravel())
         cols.append(np.broadcast_to(idx[:, None, :], (len(first), s, s)).ravel())
     rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)

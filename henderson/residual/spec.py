@@ -5,6 +5,8 @@
     hd.corCAR1("~ time | id")     phi^|t_i - t_j| of a continuous time covariate
     hd.corCompSymm("~ 1 | id")    one correlation between any two records of a group
     hd.varIdent("~ 1 | stratum")  a residual standard deviation per stratum (the first fixed at 1)
+    hd.varPower("~ v")            standard deviation |v|^delta of a numeric covariate v
+    hd.varExp("~ v")              standard deviation exp(delta v) of a numeric covariate v
 
 A form is ``[~] covariate | group`` with covariate ``1`` for none; the group may be nested (``a/b``: the
 records of one level of b within one level of a) or left out (one group: all records, as nlme::gls; in a
@@ -38,6 +40,8 @@ def parse_form(text: str | None) -> Form:
     left, bar, right = s.partition("|")
     left, right = left.strip() or "1", right.strip()
     name = r"[A-Za-z_.][A-Za-z0-9_.]*"
+    if re.fullmatch(r"fitted\s*\(.*\)", left):
+        raise DesignError(f"form {text!r}: a variance of the fitted values is not supported; give a column name")
     if not re.fullmatch(name, left) and left != "1":
         raise DesignError(f"form {text!r}: the covariate must be 1 or a column name, got {left!r}")
     groups = tuple(g.strip() for g in right.split("/")) if bar else ()
@@ -88,8 +92,20 @@ class varIdent(_Spec):  # noqa: N801
     kind = "varIdent"
 
 
+class varPower(_Spec):  # noqa: N801
+    """Standard deviation |v|^delta of a numeric covariate (~ v), delta estimated from 0 (nlme's varPower)."""
+
+    kind = "varPower"
+
+
+class varExp(_Spec):  # noqa: N801
+    """Standard deviation exp(delta v) of a numeric covariate (~ v), delta estimated from 0 (nlme's varExp)."""
+
+    kind = "varExp"
+
+
 CORRELATIONS = {c.kind: c for c in (corSymm, corAR1, corCAR1, corCompSymm)}
-VARIANCES = {c.kind: c for c in (varIdent,)}
+VARIANCES = {c.kind: c for c in (varIdent, varPower, varExp)}
 
 
 def parse_structure(text, allowed: dict, what: str):

@@ -39,7 +39,7 @@ class StructuredResidual:
 
     def names(self) -> list[str]:
         return [self.name] + [f"{self.name}:{lab}" for lab in self.correlation.labels()] + \
-            [f"{self.name}:sd({lab})" for lab in self.variance.labels()]
+            [f"{self.name}:{lab}" for lab in self.variance.names()]
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(group, term1, term2) of each parameter: the variance, then the structure's parameters."""
@@ -65,8 +65,10 @@ class StructuredResidual:
         return extra[:self.n_cor], extra[self.n_cor:]
 
     def positive(self) -> np.ndarray:
-        """Offsets (within the residual parameters) of the positive scalars: sigma2 and the SD ratios."""
-        return np.concatenate([[0], 1 + self.n_cor + np.arange(self.variance.n_params)]).astype(np.int64)
+        """Offsets (within the residual parameters) of the positive scalars: sigma2 and the SD ratios (varIdent;
+        varPower's and varExp's delta is unrestricted)."""
+        nv = self.variance.n_params if self.variance.positive else 0
+        return np.concatenate([[0], 1 + self.n_cor + np.arange(nv)]).astype(np.int64)
 
     def admissible(self, extra) -> bool:
         phi, delta = self.split(extra)

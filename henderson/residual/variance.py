@@ -2,6 +2,8 @@
 
 varIdent: sd = delta[stratum], delta of the first stratum fixed at 1 (nlme's parameterization), so
 the parameters are the SD ratios of the other strata to the first.
+varPower: sd = |v|^delta and varExp: sd = exp(delta v) of a numeric covariate v (the size class's
+``covariate``), one unrestricted parameter delta starting at 0 (nlme's parameterization and start).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ class Homoscedastic:
     """sd = 1 for every record."""
 
     kind = "none"
+    positive = True   # the parameters are positive scalars (SD ratios)
 
     @property
     def n_params(self) -> int:
@@ -22,6 +25,10 @@ class Homoscedastic:
 
     def labels(self) -> list[str]:
         return []
+
+    def names(self) -> list[str]:
+        """The parameters' names after 'Residual:' in variance_components."""
+        return [f"sd({lab})" for lab in self.labels()]
 
     def start(self, resid=None, stratum=None) -> np.ndarray:
         return np.zeros(0)
@@ -67,3 +74,49 @@ class Ident(Homoscedastic):
 
     def derivatives(self, delta, c) -> list[np.ndarray]:
         return [(c.stratum == l).astype(float) for l in range(1, len(self.strata))]
+
+
+@dataclass(frozen=True)
+class Power(Homoscedastic):
+    """sd = |v|^delta of the covariate v (no value 0: bind.py refuses them); the parameter is delta."""
+
+    covariate: str = ""
+    kind = "varPower"
+    label = "power"
+    positive = False
+
+    @property
+    def n_params(self) -> int:
+        return 1
+
+    def labels(self) -> list[str]:
+        return [self.label]
+
+    def names(self) -> list[str]:
+        return [self.label]
+
+    def start(self, resid=None, stratum=None) -> np.ndarray:
+        return np.zeros(1)
+
+    def admissible(self, delta) -> bool:
+        return bool(np.all(np.isfinite(delta)))
+
+    def sd(self, delta, c) -> np.ndarray:
+        return np.abs(c.covariate) ** delta[0]
+
+    def derivatives(self, delta, c) -> list[np.ndarray]:
+        return [self.sd(delta, c) * np.log(np.abs(c.covariate))]
+
+
+@dataclass(frozen=True)
+class Exp(Power):
+    """sd = exp(delta v) of the covariate v; the parameter is delta."""
+
+    kind = "varExp"
+    label = "expon"
+
+    def sd(self, delta, c) -> np.ndarray:
+        return np.exp(delta[0] * c.covariate)
+
+    def derivatives(self, delta, c) -> list[np.ndarray]:
+        return [self.sd(delta, c) * c.covariate]

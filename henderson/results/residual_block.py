@@ -1,11 +1,13 @@
 """nlme's layout of a structured residual in a summary: the correlation structure with its parameter
-estimate(s) (corSymm as a lower-triangle matrix), then the variance function's SD ratios per stratum."""
+estimate(s) (corSymm as a lower-triangle matrix), then the variance function's SD ratios per stratum
+(varIdent) or its power / exponent (varPower, varExp)."""
 from __future__ import annotations
 
 import numpy as np
 
 NAMES = {"corAR1": "AR(1)", "corCAR1": "Continuous AR(1)", "corCompSymm": "Compound symmetry",
-         "corSymm": "General"}
+         "corSymm": "General", "varPower": "Power of variance covariate",
+         "varExp": "Exponential of variance covariate"}
 
 
 def _forms(model) -> dict:
@@ -45,6 +47,11 @@ def residual_structure_block(r) -> list[str]:
         lines += ["Variance function:", " Structure: Different standard deviations per stratum",
                   f" Formula: {forms.get('varIdent', '')}", " Parameter estimates:",
                   " " + " ".join(f"{n:>10s}" for n in names), " " + " ".join(f"{v:10.6g}" for v in values)]
+    fun = res[res.term1.isin(["varPower", "varExp"])]
+    if len(fun):
+        kind = fun.term1.iloc[0]
+        lines += ["Variance function:", f" Structure: {NAMES[kind]}", f" Formula: {forms.get(kind, '')}",
+                  " Parameter estimates:", f" {fun.term2.iloc[0]:>10s}", f" {fun.estimate.iloc[0]:10.6g}"]
     return lines + [""]
 
 

@@ -97,3 +97,26 @@ def test_repeated_index_labels():
     d.loc[:, "y"] = d["y"].where(np.arange(len(d)) != 3)
     with pytest.warns(hd.MissingDataWarning), pytest.raises(DesignError, match="index has repeated labels"):
         hd.Model("y ~ 1", d, correlation=hd.corAR1("~ week | id"))
+
+
+def test_variance_covariate_zero_non_numeric_or_missing():
+    d = _long()
+    d["v"], d["lab"] = d.week - 1.0, d.week.astype(str)
+    with pytest.raises(DesignError, match=r"varPower\(~ v\): column 'v' is 0 in rows 0, 4, 8"):
+        hd.Model("y ~ 1 + (1|id)", d, variance=hd.varPower("~ v"))
+    hd.Model("y ~ 1 + (1|id)", d, variance=hd.varExp("~ v"))        # exp(delta 0) = 1: fine
+    with pytest.raises(DesignError, match="column 'lab' must be numeric"):
+        hd.Model("y ~ 1 + (1|id)", d, variance="varExp(~ lab)")
+    with pytest.raises(DesignError, match="column 'nope' not in the data"):
+        hd.Model("y ~ 1 + (1|id)", d, variance="varPower(~ nope)")
+    d.loc[3, "v"] = np.nan
+    with pytest.raises(DesignError, match="column 'v' has missing values in rows 3"):
+        hd.Model("y ~ 1 + (1|id)", d, variance=hd.varExp("~ v"))
+
+
+@pytest.mark.parametrize("bad, match", [("varPower(form = ~ fitted(.))", "fitted values is not supported"),
+                                        ("varExp(~ week | id)", "strata '| g' are not supported"),
+                                        ("varPower(~ 1)", "takes a numeric covariate")])
+def test_variance_function_forms_refused(bad, match):
+    with pytest.raises(DesignError, match=match):
+        hd.Model("y ~ 1 + (1|id)", _long(), variance=bad)

@@ -34,6 +34,9 @@ MODELS = {
     "cs_gls": lambda: hd.Model("distance ~ age", _orth(), correlation=hd.corCompSymm("~ 1 | Subject")),
     "varident_lme": lambda: hd.Model("distance ~ age + (1|Subject)", _orth(), variance=hd.varIdent("~ 1 | Sex")),
     "weights_lme": lambda: hd.Model("distance ~ age + (1|Subject)", _orth(), weights="w"),
+    "power_lme": lambda: hd.Model("weight ~ Time + (1|Rat)", _bw(), variance=hd.varPower("~ Time")),
+    "exp_ar1_gls": lambda: hd.Model("distance ~ age", _orth(), correlation=hd.corAR1("~ 1 | Subject"),
+                                    variance=hd.varExp("~ age")),
     "ar1_varident_lme": lambda: hd.Model("distance ~ age + (1|Subject)", _orth(),
                                          correlation=hd.corAR1("~ 1 | Subject"), variance=hd.varIdent("~ 1 | Sex")),
 }

@@ -38,6 +38,9 @@ CASES = {
     "orthodont_weights_lme": ("distance ~ age + (1|Subject)", "Orthodont", dict(weights="w")),
     "orthodont_weights_ar1_gls": ("distance ~ age", "Orthodont",
                                   dict(weights="w", correlation="corAR1(~ 1 | Subject)")),
+    "bodyweight_power_lme": ("weight ~ Time * Diet + (1|Rat)", "BodyWeight",
+                             dict(variance="varPower(form = ~ Time)")),
+    "orthodont_exp_gls": (f"distance ~ age + {MALE}", "Orthodont", dict(variance=hd.varExp("~ age"))),
 }
 
 
@@ -60,7 +63,10 @@ def test_equal_to_nlme(case, method):
     cor = res[res.term1.str.startswith("cor")].estimate.to_numpy()
     _close(cor, ref["cor"] or [])
     scale = 1.0
-    if ref["var"]:   # nlme's reference stratum is its first after its own reordering: compare ratios
+    fun = res[res.term1.isin(["varPower", "varExp"])]
+    if len(fun):     # nlme's power / expon
+        _close(fun.estimate.to_numpy(), list(ref["var"].values()))
+    elif ref["var"]:   # nlme's reference stratum is its first after its own reordering: compare ratios
         sd = dict(zip(res[res.term1 == "varIdent"].term2, res[res.term1 == "varIdent"].estimate))
         first = next(k for k in ref["var"] if k not in sd)
         sd[first] = 1.0

@@ -76,5 +76,10 @@ for (meth in c("REML", "ML")) {
   add(paste0("orthodont_weights_ar1_gls_", meth), m)
   m <- gls(follicles ~ s1 + c1, data = ov, correlation = corAR1(form = ~ 1 | Mare), method = meth, control = gctl)
   add(paste0("ovary_ar1_gls_", meth), m)
+  m <- lme(weight ~ Time * Diet, random = ~ 1 | Rat, data = bw, weights = varPower(form = ~ Time), method = meth,
+           control = ctl)
+  add(paste0("bodyweight_power_lme_", meth), m)
+  m <- gls(distance ~ age + Sex, data = orth, weights = varExp(form = ~ age), method = meth, control = gctl)
+  add(paste0("orthodont_exp_gls_", meth), m)
 }
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), "nlme_fits.json")
