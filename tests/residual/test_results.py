@@ -72,3 +72,18 @@ def test_solve_and_start_take_structure_parameters_by_name():
     assert abs(s.loglik - r.loglik) < 1e-9
     again = m.fit(start=known)
     assert abs(again.loglik - r.loglik) < 1e-7
+
+
+def test_variance_function_summary_names_and_solve():
+    bw = pd.read_csv(D / "BodyWeight.csv", dtype={"Rat": str, "Diet": str})
+    m = hd.Model("weight ~ Time * Diet + (1|Rat)", bw, variance="varPower(form = ~ Time)")
+    r = m.fit()
+    text = r.summary()
+    block = text[text.index("Variance function:"):text.index("Fixed effects")].splitlines()
+    assert block[:4] == ["Variance function:", " Structure: Power of variance covariate", " Formula: ~ Time",
+                         " Parameter estimates:"]
+    assert block[4].split() == ["power"] and abs(float(block[5]) - -0.190797) < 1e-5
+    vc = r.variance_components
+    assert list(vc.term1.iloc[2:]) == ["varPower"] and list(vc.term2.iloc[2:]) == ["power"]
+    s = m.solve(variances={"Rat": r.theta[0], "Residual": r.theta[1], "Residual:power": r.theta[2]})
+    assert abs(s.loglik - r.loglik) < 1e-9
