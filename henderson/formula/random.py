@@ -45,9 +45,6 @@ class RandomTerm:
         return len(self.levels)
 
 
-# The name inference/predict.py imports; it can import henderson.ids.normalize_ids once its refactor lands.
-id_strings = normalize_ids
-
 
 def grouping_codes(data: pd.DataFrame, factors: tuple[str, ...]) -> tuple[np.ndarray, pd.Index]:
     """Codes 0..m-1 of the interaction of ``factors`` and its levels, sorted as R sorts them.

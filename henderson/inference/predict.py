@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import DesignError
-from ..formula.random import id_strings
+from ..ids import normalize_ids
 from .fixedspec import new_matrix
 
 
@@ -25,7 +25,7 @@ def level_labels(term, frame: pd.DataFrame) -> np.ndarray:
         if f not in frame.columns:
             raise DesignError(f"new data lack the grouping column {f!r} of random term {term.name!r}")
     if len(term.factors) == 1:
-        return id_strings(frame[term.factors[0]].to_numpy())
+        return normalize_ids(frame[term.factors[0]].to_numpy())
     parts = [np.array([str(v) for v in frame[f].to_numpy()], dtype=object) for f in term.factors]
     return np.array([":".join(p) for p in zip(*parts)], dtype=object)
 
@@ -39,7 +39,7 @@ def random_part(term, U: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
             out += random_part(part, U[:, pos:pos + part.q], frame)
             pos += part.q
         return out
-    codes = pd.Index(id_strings(term.levels.to_numpy()) if len(term.factors) == 1
+    codes = pd.Index(normalize_ids(term.levels.to_numpy()) if len(term.factors) == 1
                      else term.levels.astype(str)).get_indexer(level_labels(term, frame))
     E = np.asarray(term.lhs_spec.get_model_matrix(frame, output="numpy", na_action="ignore"), dtype=float)
     known = codes >= 0
@@ -84,8 +84,8 @@ def _rows_of(design, vm, group: str, level) -> np.ndarray:
             raise DesignError(f"level {level!r} is not a group of the residual structure")
         return np.flatnonzero(lay.group_of == where[0])
     term = design.term(group)
-    labels = id_strings(term.levels.to_numpy()) if len(term.factors) == 1 else term.levels.astype(str)
-    where = pd.Index(labels).get_indexer(id_strings(np.array([level])) if len(term.factors) == 1 else [str(level)])
+    labels = normalize_ids(term.levels.to_numpy()) if len(term.factors) == 1 else term.levels.astype(str)
+    where = pd.Index(labels).get_indexer(normalize_ids(np.array([level])) if len(term.factors) == 1 else [str(level)])
     if where[0] < 0:
         raise DesignError(f"level {level!r} is not a level of {group!r}")
     j = int(where[0])
