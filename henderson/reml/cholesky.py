@@ -25,7 +25,9 @@ N log c + y'P_1 y (1/c - 1); sigma2_hat is where that is least, so its derivativ
 Near a face T_k[j, j] = 0 the criterion is flat (even in T_k[j, j] when column j holds only the
 diagonal), so L-BFGS-B stops a little inside; diagonals below SNAP are then put on the face and
 the others re-optimized, and the result is kept when it is no worse within the accuracy of the
-criterion there (NOISE), as bobyqa ends on its bounds.
+criterion there (NOISE), as bobyqa ends on its bounds. When L-BFGS-B still stops in its line search
+with its own predicted gain above MAX_DECREMENT (its curvature pairs are noise on a flat face),
+projected Newton steps with an AI-based Hessian (polish.py) finish and judge convergence instead.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ import numpy as np
 
 from .derivatives import quadratic_blocks, trace_blocks
 from .objective import Objective, State
+from .polish import polish
 
 RIDGE = 1e-8          # Sigma_k = sigma2 (T T' + RIDGE I); = driver.BOUNDARY
 SINGULAR = 1e-4       # lme4's isSingular: a relative Cholesky diagonal below this
@@ -56,7 +59,7 @@ class Finish:
     converged: bool
     n_iter: int
     projected_gradient: float
-    decrement: float      # g' H^-1 g over the free coordinates (L-BFGS-B's inverse Hessian)
+    decrement: float      # g' H^-1 g over the free coordinates (L-BFGS-B's inverse Hessian, or polish.py's)
     message: str
 
 
@@ -66,6 +69,7 @@ class Profiled:
     def __init__(self, obj: Objective):
         self.obj = obj
         self.N = obj.pattern.n - obj.n_fixed
+        self.ridge = RIDGE
         self.index = [np.tril_indices(t.q) for t in obj.vm.terms]
         self.sizes = [t.n_params for t in obj.vm.terms]
         self.diagonal = np.concatenate([r == c for r, c in self.index]) if self.index else np.zeros(0, bool)
@@ -177,6 +181,11 @@ def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback
             # the face is as good: free the snapped diagonals again from there (they stay at 0 if it is a bound)
             t, decrement, it_f, message = _minimize(prof, ts, none, max_iter - n_iter, gtol, log)
             n_iter += it_f
+    if not (decrement <= MAX_DECREMENT or "CONVERGENCE" in message):
+        # stopped in its line search on a flat face: projected Newton steps (polish.py) judge and finish
+        t, decrement, steps = polish(prof, t, MAX_DECREMENT, log)
+        n_iter += steps
+        message += f"; then {steps} projected Newton step(s), decrement {decrement:.3g}"
     g = prof.free_gradient(t)
     converged = decrement <= MAX_DECREMENT or "CONVERGENCE" in message
     state = obj.at(prof.theta(t))
