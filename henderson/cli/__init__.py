@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--correlation", help="residual correlation, nlme's form: 'corAR1(~ 1 | id)', 'corSymm(~ 1 | id)'")
     f.add_argument("--variance", help="residual variance function: 'varIdent(~ 1 | week)'")
     f.add_argument("--weights", metavar="COL", help="column of known precision weights (residual variance sigma2 / w)")
+    f.add_argument("--correlated", action="append", metavar="A,B", type=lambda x: x.split(","),
+                   help="random terms on columns A and B with one joint covariance (direct-maternal: "
+                        "id,dam; the pedigree applies to both), repeatable")
     f.add_argument("--subset", help="pandas query selecting rows, e.g. 'lact == 1'")
     f.add_argument("--max-iter", type=flag_type("max_iter"))
     f.add_argument("--tol", type=flag_type("tol"))

@@ -19,7 +19,7 @@ def _fit_overrides(args) -> dict:
             "pedigree_term": args.pedigree_term, "method": args.method, "algorithm": args.algorithm,
             "factors": args.factors, "scale": args.scale, "subset": args.subset, "max_iter": args.max_iter,
             "tol": args.tol, "ordering": args.ordering, "out": args.out, "correlation": args.correlation,
-            "variance": args.variance, "weights": args.weights,
+            "variance": args.variance, "weights": args.weights, "correlated": args.correlated,
             **{k: getattr(args, k) for k in PEDIGREE_OPTIONS}}
 
 

@@ -22,6 +22,7 @@ FIELDS = {
     "pedigree_unknown": list, "pedigree_sire_as_dam": str, "pedigree_parents_not_listed": str,
     "pedigree_sep": str, "pedigree_header": str, "pedigree_columns": str,
     "genotypes": str, "genomic": str, "blend": float, "tune": bool, "apy_core": int, "genomic_qc": bool,
+    "correlated": list,
 }
 GENOMIC = ("ssgblup", "gblup")  # values of the job key ``genomic`` (with ``genotypes``: a .bed or CSV file)
 PEDIGREE_OPTIONS = ("pedigree_unknown", "pedigree_sire_as_dam", "pedigree_parents_not_listed", "pedigree_sep",
@@ -95,6 +96,9 @@ def check_fields(d: dict, file, where: str = "") -> dict:
         t = FIELDS[k]
         if t is float and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
+        if k == "correlated":
+            out[k] = correlated_groups(v, file, where)
+            continue
         if t is list and isinstance(v, str):
             v = [v]
         if not isinstance(v, t) or (t is list and not all(isinstance(x, str) for x in v)) \
@@ -106,6 +110,17 @@ def check_fields(d: dict, file, where: str = "") -> dict:
             raise JobFileError(file, f"key {k!r}{where} {problem}")
         out[k] = v
     return out
+
+
+def correlated_groups(value, file, where: str = "") -> list[list[str]]:
+    """The job key ``correlated``: groups of random-term columns with one joint covariance, written
+    [["id", "dam"]] (or ["id", "dam"] for one group; on the command line --correlated id,dam)."""
+    groups = [value] if isinstance(value, list) and all(isinstance(x, str) for x in value) else value
+    if not isinstance(groups, list) or not all(isinstance(g, list) and len(g) >= 2 and
+                                               all(isinstance(x, str) and x for x in g) for g in groups):
+        raise JobFileError(file, f"key 'correlated'{where} must be a list of groups of at least two column "
+                                 f"names, e.g. [[\"id\", \"dam\"]], got {value!r}")
+    return [list(g) for g in groups]
 
 
 def resolve_paths(job: dict, base: Path) -> dict:
@@ -130,6 +145,8 @@ def finish(job: dict, file) -> dict:
     if job.get("ordering") is not None and job["ordering"] not in ORDERINGS:
         raise JobFileError(file, f"ordering must be one of {', '.join(ORDERINGS)}, got {job['ordering']!r}")
     _check_genomic(job, file)
+    if job.get("correlated"):   # from a flag (a job file's key was checked by check_fields)
+        job["correlated"] = correlated_groups(job["correlated"], file)
     job["algorithm"] = job["algorithm"].lower()
     if job["algorithm"] not in ALGORITHMS:
         raise JobFileError(file, f"algorithm must be {' or '.join(ALGORITHMS)}, got {job['algorithm']!r}")

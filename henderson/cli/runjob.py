@@ -82,30 +82,60 @@ def _read_pedigree(job: dict):
                                **options)
 
 
+def pedigree_columns(job: dict) -> list[str]:
+    """The columns the pedigree applies to: the pedigree term and every column joined to it by
+    ``correlated`` (direct-maternal: id and dam, one relationship matrix for both)."""
+    term = job.get("pedigree_term")
+    partners = [c for g in job.get("correlated") or [] if term in g for c in g if c != term]
+    return [term] + list(dict.fromkeys(partners))
+
+
 def load_inputs(job: dict):
     """(data frame, relationships dict) of a job, with transforms applied.
 
-    The pedigree term's column is read as text and normalized as pedigree ids are ("6489.0" is 6489).
+    The pedigree columns (pedigree_columns) are read as text and normalized as pedigree ids are ("6489.0"
+    is 6489); in a column joined to the pedigree term (the dam), unknown-parent codes are missing values,
+    so those records are left out as records with any missing value are.
     """
     from ..ids import normalize_ids
-    term = job.get("pedigree_term")
-    text_cols = list(job.get("factors", [])) + ([term] if job.get("pedigree") else [])
+    from ..pedigree.codes import DEFAULT_UNKNOWN
+    cols = pedigree_columns(job) if job.get("pedigree") else []
+    text_cols = list(job.get("factors", [])) + cols
     with _Stage(job["data"]):
         df = read_table(job["data"], columns_as_text=text_cols)
-        if job.get("pedigree") and term in df.columns:
-            df[term] = normalize_ids(df[term])
+        for c in cols[1:]:
+            if c not in df.columns:
+                raise InputProblem(job["data"], f"correlated: {c!r} (joined to the pedigree term "
+                                                f"{cols[0]!r}) is not a column of the data")
+            df[c] = df[c].where(~df[c].isin(list(job.get("pedigree_unknown") or DEFAULT_UNKNOWN)))
+        for c in cols:
+            if c in df.columns:
+                df[c] = normalize_ids(df[c])
         df = prepare_data(df, job.get("subset"), job.get("factors", []), job.get("scale", []), label=job["data"])
     rels = None
     if job.get("pedigree"):
         with _Stage(job["pedigree"]):
             ped = _read_pedigree(job)
-            if term not in df.columns:
-                raise InputProblem(job["data"], f"pedigree term {term!r} is not a column of the data")
-            ped.positions(df[term].dropna().unique())  # PedigreeError naming the animals not in the pedigree
-        rels = {term: ped}
+            if cols[0] not in df.columns:
+                raise InputProblem(job["data"], f"pedigree term {cols[0]!r} is not a column of the data")
+            for c in cols:
+                _check_animals(ped, df, c, c != cols[0])
+        rels = dict.fromkeys(cols, ped)
     if job.get("genotypes"):
-        rels = {term: _genomic(job, rels[term] if rels else None)}
+        term = job.get("pedigree_term")
+        rels = dict.fromkeys(cols or [term], _genomic(job, rels[term] if rels else None))
     return df, rels
+
+
+def _check_animals(ped, df, column: str, joined: bool) -> None:
+    """PedigreeError naming the values of ``column`` that are not animals of the pedigree (for a column
+    joined by ``correlated``, saying so)."""
+    try:
+        ped.positions(df[column].dropna().unique())
+    except PedigreeError as exc:
+        if not joined:
+            raise
+        raise PedigreeError(f"correlated: column {column!r} takes the pedigree: {exc}") from exc
 
 
 def _genomic(job: dict, ped):
@@ -131,7 +161,8 @@ def _build_model(job: dict, models: dict | None):
         return models[key].with_response(response_of(job["formula"]))
     df, rels = load_inputs(job)
     model = Model(job["formula"], df, relationships=rels, ordering=job.get("ordering") or "auto",
-                  correlation=job.get("correlation"), variance=job.get("variance"), weights=job.get("weights"))
+                  correlation=job.get("correlation"), variance=job.get("variance"), weights=job.get("weights"),
+                  correlated=[tuple(g) for g in job.get("correlated") or []])
     if key is not None:
         models[key] = model
     return model

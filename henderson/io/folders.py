@@ -86,7 +86,7 @@ def write_result(result, target, extra: dict | None = None, fingerprint: dict | 
     """Write a FitResult's tables, summary and JSON into the folder ``target`` (see atomic_folder).
 
     Files: fixed_effects.csv, variance_components.csv, random_effects_<group>.csv, iterations.csv,
-    summary.txt, result.json (``extra`` is stored under the key "job", ``fingerprint`` under
+    summary.txt, result.json, for correlated terms covariance_<joint>.csv and heritability.csv (joint_tables) (``extra`` is stored under the key "job", ``fingerprint`` under
     "fingerprint"), and the manifest. ``protect``: files the folder must not hold (the job's inputs).
     """
     target = Path(target)
@@ -96,6 +96,8 @@ def write_result(result, target, extra: dict | None = None, fingerprint: dict | 
         for group, df in result.random_effects.items():
             df.to_csv(tmp / f"random_effects_{_safe(group)}.csv", index_label="level", float_format="%.17g")
         result.iterations.to_csv(tmp / "iterations.csv", index=False, float_format="%.17g")
+        for name, df in joint_tables(result).items():
+            df.to_csv(tmp / name, float_format="%.17g")
         (tmp / "summary.txt").write_text(result.summary() + "\n")
         d = result.to_dict()
         if extra is not None:
@@ -104,6 +106,21 @@ def write_result(result, target, extra: dict | None = None, fingerprint: dict | 
             d["fingerprint"] = fingerprint
         (tmp / "result.json").write_text(json.dumps(d, indent=1, allow_nan=True, default=str))
     return target
+
+
+def joint_tables(result) -> dict:
+    """Files of a model with correlated terms (Model(correlated=...), e.g. direct-maternal id+dam):
+    covariance_<joint>.csv, the joint covariance of each group (FitResult.covariance), and
+    heritability.csv, each part's heritability with its SE (FitResult.heritability), when defined."""
+    from ..errors import DesignError
+    joint = list(getattr(getattr(result, "model", None), "joint", None) or [])
+    out = {f"covariance_{_safe(name)}.csv": result.covariance(*parts) for name, parts in joint}
+    if joint:
+        try:
+            out["heritability.csv"] = result.heritability()
+        except DesignError:   # no single pedigree term: heritability(group=...) is the user's call
+            pass
+    return out
 
 
 def _safe(name: str) -> str:

@@ -66,17 +66,20 @@ def pedigree_digest(r, name: str, rel) -> list[str]:
 
 def heritability_line(r) -> list[str]:
     """'Heritability h2 = id / (id + herd + Residual) = 0.345 (SE 0.051)' when h2 is defined by default
-    (one pedigree term, scalar terms only); otherwise what to call to get it."""
+    (one pedigree term, scalar terms only; h2(id) and h2(dam) lines for a direct-maternal term);
+    otherwise what to call to get it."""
     try:
         tab = r.heritability()
     except DesignError as exc:
         return [f"Heritability: not defined by default here: {exc}"]
-    row = tab.iloc[0]
-    if r.vcov_theta is None:
-        se = " (variances given: no SE)"
-    else:
-        se = f" (SE {row.std_error:.4f})" if np.isfinite(row.std_error) else ""
-    return [f"Heritability: h2 = {row.definition} = {row.estimate:.4f}{se}"]
+    lines = []
+    for label, row in tab.iterrows():   # one row; direct and maternal for a direct-maternal model
+        if r.vcov_theta is None:
+            se = " (variances given: no SE)"
+        else:
+            se = f" (SE {row.std_error:.4f})" if np.isfinite(row.std_error) else ""
+        lines.append(f"Heritability: {'h2' if len(tab) == 1 else label} = {row.definition} = {row.estimate:.4f}{se}")
+    return lines
 
 
 def animal_model_block(r) -> list[str]:
