@@ -86,8 +86,9 @@ def write_result(result, target, extra: dict | None = None, fingerprint: dict | 
     """Write a FitResult's tables, summary and JSON into the folder ``target`` (see atomic_folder).
 
     Files: fixed_effects.csv, variance_components.csv, random_effects_<group>.csv, iterations.csv,
-    summary.txt, result.json, for correlated terms covariance_<joint>.csv and heritability.csv (joint_tables) (``extra`` is stored under the key "job", ``fingerprint`` under
-    "fingerprint"), and the manifest. ``protect``: files the folder must not hold (the job's inputs).
+    summary.txt, result.json (``extra`` is stored under the key "job", ``fingerprint`` under
+    "fingerprint"), for correlated terms covariance_<joint>.csv and heritability.csv (joint_tables), and
+    the manifest. ``protect``: files the folder must not hold (the job's inputs).
     """
     target = Path(target)
     with atomic_folder(target, FIT_RESULT, protect) as tmp:
