@@ -106,3 +106,13 @@ def test_dam_not_in_pedigree_and_malformed_key_exit_2(files, capsys):
     assert "ped.csv" in line and "'dam'" in line and "nobody" in line
     assert main(["fit", str(_job(d, "one", 'correlated = ["id"]\n')), "-q"]) == 2
     assert "correlated" in _error(capsys)
+
+
+def test_batch_job_with_correlated_in_defaults(files, capsys):
+    d, api = files
+    batch = write_toml(d / "batch.toml", f'out = "batch_out"\n[defaults]\ndata = "data.csv"\npedigree = "ped.csv"\n'
+                                         f'correlated = [["id", "dam"]]\n[[job]]\nname = "bw"\nformula = "{FORMULA}"\n')
+    assert main(["batch", str(batch), "-q"]) == 0
+    res = json.loads((d / "batch_out" / "bw" / "result.json").read_text())
+    assert res["loglik"] == pytest.approx(api.loglik, rel=1e-12)
+    assert (d / "batch_out" / "bw" / "heritability.csv").exists()
