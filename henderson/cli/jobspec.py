@@ -23,6 +23,7 @@ FIELDS = {
     "pedigree_sep": str, "pedigree_header": str, "pedigree_columns": str,
     "genotypes": str, "genomic": str, "blend": float, "tune": bool, "apy_core": int, "genomic_qc": bool,
     "correlated": list,
+    "snp_effects": bool, "snp_window": int,
 }
 GENOMIC = ("ssgblup", "gblup")  # values of the job key ``genomic`` (with ``genotypes``: a .bed or CSV file)
 PEDIGREE_OPTIONS = ("pedigree_unknown", "pedigree_sire_as_dam", "pedigree_parents_not_listed", "pedigree_sep",
@@ -34,7 +35,7 @@ DEFAULTS = {"method": Options.method, "algorithm": Options.algorithm, "pedigree_
 
 # Numeric keys with a lower bound: (smallest allowed, whether it is allowed itself, wording).
 BOUNDS = {"max_iter": (1, True, "a whole number >= 1"), "em_start": (0, True, "a whole number >= 0"),
-          "tol": (0.0, False, "a finite number > 0")}
+          "tol": (0.0, False, "a finite number > 0"), "snp_window": (1, True, "a whole number >= 1")}
 
 
 def bound_problem(key: str, value) -> str | None:
@@ -243,6 +244,10 @@ def load_batch(path) -> tuple[list[dict], dict]:
 def _check_genomic(job: dict, file) -> None:
     """``genotypes`` and ``genomic`` come together; single-step needs a pedigree; blend in [0, 1)."""
     if not job.get("genotypes") and not job.get("genomic"):
+        extra = [k for k in ("blend", "tune", "apy_core", "genomic_qc", "snp_effects", "snp_window") if k in job]
+        if extra:
+            raise JobFileError(file, f"key(s) {', '.join(extra)} apply to genomic models: add 'genotypes' and "
+                                     f"'genomic'")
         return
     if not job.get("genotypes") or not job.get("genomic"):
         raise JobFileError(file, "keys 'genotypes' (a .bed or CSV file) and 'genomic' (ssgblup or gblup) go together")

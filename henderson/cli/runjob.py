@@ -22,6 +22,7 @@ from ..errors import (
 from ..io import check_output, prepare_data, read_table, write_result
 from ..io.folders import FIT_RESULT
 from .exitcodes import BAD_INPUT, INTERNAL, NOT_CONVERGED, OK  # noqa: F401  (re-exported)
+from .genomicjob import genomic_writer
 from .jobspec import JobFileError
 from .resume import job_fingerprint
 
@@ -214,9 +215,10 @@ def run_job(job: dict, callback=None, raise_internal: bool = False, fingerprint:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             r, build_s, fit_s = fit_job(job, callback, models)
+            genomic = genomic_writer(job, r) if job.get("out") else None
         if job.get("out"):
             write_result(r, job["out"], extra={k: v for k, v in job.items()}, fingerprint=fingerprint,
-                         protect=protected)
+                         protect=protected, also=genomic)
         row.update(iterations=int(r.n_iter), loglik=float(r.loglik), converged=bool(r.converged),
                    build_seconds=build_s, fit_seconds=fit_s)
         row.update(status="ok", exit_code=OK) if r.converged else \

@@ -117,6 +117,14 @@ class _GenomicBase:
         return pos
 
 
+@dataclass(frozen=True, eq=False)
+class GenomicRelationship(Relationship):
+    """A Relationship built by ``source`` (the hd.GBLUP or hd.SingleStep), which keeps G, G^-1, the QC report
+    and the genotypes: what SNP effects and reliabilities of a fitted model need (result.model)."""
+
+    source: object = None
+
+
 def _dense_as_csc(M: np.ndarray) -> sp.csc_matrix:
     """A dense symmetric matrix as CSC with every entry stored (int32 indices)."""
     n = M.shape[0]
@@ -155,7 +163,8 @@ class GBLUP(_GenomicBase):
     def relationship(self, levels=None) -> Relationship:
         """K^-1 = Gw^-1 over the genotyped animals and log|Gw|."""
         m = self.matrices(self.pedigree)
-        return Relationship(Kinv=_dense_as_csc(m.Ginv), ids=pd.Index(m.genotypes.ids), logdet_K=m.logdet_G)
+        return GenomicRelationship(Kinv=_dense_as_csc(m.Ginv), ids=pd.Index(m.genotypes.ids), logdet_K=m.logdet_G,
+                                   source=self)
 
 
 class SingleStep(_GenomicBase):
@@ -185,6 +194,6 @@ class SingleStep(_GenomicBase):
         Hinv = sp.csc_matrix(Ainv + _scattered(m.Ginv - A22inv, pos, ped.n))
         Hinv.sort_indices()
         logdet_H = m.logdet_G + float(ped.logdet_a()) - logdet_a22
-        out = Relationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H)
+        out = GenomicRelationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H, source=self)
         self._built[("H", id(ped))] = out   # ped is held by the matrices entry of the same key
         return out

@@ -52,10 +52,13 @@ def snp_effects(result, relationship, term: str = "id") -> pd.DataFrame:
                         index=pd.Index(geno.snps, name="snp"))
 
 
-def windows(result, relationship, term: str = "id", size: int = 20) -> pd.DataFrame:
+def windows(result, relationship, term: str = "id", size: int = 20, effects: pd.DataFrame | None = None
+            ) -> pd.DataFrame:
     """Consecutive windows of ``size`` SNPs within each chromosome: first and last SNP, and the share of
-    var(Z a) that var(Z_W a_W) takes (percent)."""
-    eff = snp_effects(result, relationship, term)
+    var(Z a) that var(Z_W a_W) takes (percent). ``effects``: snp_effects' table if already computed."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise DesignError(f"window size must be a whole number of SNPs >= 1, got {size!r}")
+    eff = snp_effects(result, relationship, term) if effects is None else effects
     m = relationship.built()
     geno, p = m.genotypes, m.freq
     total = np.zeros(geno.n)

@@ -82,13 +82,15 @@ def write_text_atomic(path, text: str) -> None:
 
 
 def write_result(result, target, extra: dict | None = None, fingerprint: dict | None = None,
-                 protect=()) -> Path:
+                 protect=(), also=None) -> Path:
     """Write a FitResult's tables, summary and JSON into the folder ``target`` (see atomic_folder).
 
     Files: fixed_effects.csv, variance_components.csv, random_effects_<group>.csv, iterations.csv,
     summary.txt, result.json (``extra`` is stored under the key "job", ``fingerprint`` under
     "fingerprint"), for correlated terms covariance_<joint>.csv and heritability.csv (joint_tables), and
     the manifest. ``protect``: files the folder must not hold (the job's inputs).
+    ``also``: a function of the (temporary) folder writing more files there (the genomic files of a
+    job), listed in the manifest with the others.
     """
     target = Path(target)
     with atomic_folder(target, FIT_RESULT, protect) as tmp:
@@ -106,6 +108,8 @@ def write_result(result, target, extra: dict | None = None, fingerprint: dict | 
         if fingerprint is not None:
             d["fingerprint"] = fingerprint
         (tmp / "result.json").write_text(json.dumps(d, indent=1, allow_nan=True, default=str))
+        if also is not None:
+            also(tmp)
     return target
 
 
