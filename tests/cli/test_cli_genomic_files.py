@@ -131,3 +131,22 @@ def test_genomic_keys_without_genotypes_are_refused(chip, capsys):
     (folder / "plain.toml").write_text('data = "d.csv"\nformula = "y ~ 1 + (1|id)"\nsnp_window = 10\n')
     assert main(["fit", str(folder / "plain.toml"), "--quiet"]) == 2
     assert "key(s) snp_window apply to genomic models: add 'genotypes' and 'genomic'" in capsys.readouterr().err
+
+
+def test_gblup_job_writes_gebv_reliabilities_from_g(chip):
+    folder, ped, geno, data = chip
+    d = data.assign(id=data["id"].astype(str))
+    d = d[d["id"].isin(geno.index.drop(geno.index[3]))]            # the fourth animal fails QC (call rate)
+    d.to_csv(folder / "dg.csv", index=False)
+    (folder / "gblup.toml").write_text('data = "dg.csv"\npedigree = "ped.csv"\nformula = "y ~ 1 + (1|id)"\n'
+                                       'out = "gblup"\ngenotypes = "chip.bed"\ngenomic = "gblup"\n')
+    assert main(["fit", str(folder / "gblup.toml"), "--quiet"]) == 0
+    gb = hd.GBLUP(hd.genomic.read_genotypes(folder / "chip.bed"), blend=0.05, pedigree=ped)
+    api = hd.fit("y ~ 1 + (1|id)", d, relationships={"id": gb})
+    gebv = pd.read_csv(folder / "gblup" / "gebv.csv", dtype={"level": str}).set_index("level")
+    re = api.random_effects["id"]
+    sigma2 = api.variance_components.set_index("group").loc["id", "estimate"]
+    expected = 1 - re["pev"] / (sigma2 * pd.Series(np.diag(gb.built().G), index=re.index))
+    np.testing.assert_allclose(gebv["reliability"].reindex(re.index), expected, rtol=1e-6)
+    assert gebv["genotyped"].all() and len(gebv) == 39
+    assert json.loads((folder / "gblup" / "genomic.json").read_text())["model"] == "gblup"
