@@ -68,16 +68,24 @@ def windows(result, relationship, term: str = "id", size: int = 20, effects: pd.
     for s, e in zip(starts, np.r_[starts[1:], geno.m]):
         bounds += [(k, min(k + size, e)) for k in range(s, e, size)]
     a = eff["effect"].to_numpy()
-    parts = {b: np.zeros(geno.n) for b in bounds}
+    var_w = np.empty(len(bounds))
+    open_parts: dict[int, np.ndarray] = {}   # windows across a block boundary: Z_W a_W so far (n each)
+    first = 0                                # the first window not finished
     for start, stop, Z in _z_blocks(geno, p):
         total += Z @ a[start:stop]
-        for lo, hi in bounds:
-            if hi > start and lo < stop:
-                a0, a1 = max(lo, start), min(hi, stop)
-                parts[(lo, hi)] += Z[:, a0 - start:a1 - start] @ a[a0:a1]
+        while first < len(bounds) and bounds[first][0] < stop:
+            w = first
+            lo, hi = bounds[w]
+            a0, a1 = max(lo, start), min(hi, stop)
+            part = Z[:, a0 - start:a1 - start] @ a[a0:a1] + open_parts.pop(w, 0.0)
+            if hi > stop:
+                open_parts[w] = part
+                break
+            var_w[w] = np.var(part)
+            first += 1
     var_total = np.var(total)
-    rows = [(chrom[lo], geno.snps[lo], geno.snps[hi - 1], hi - lo, 100.0 * np.var(parts[(lo, hi)]) / var_total)
-            for lo, hi in bounds]
+    rows = [(chrom[lo], geno.snps[lo], geno.snps[hi - 1], hi - lo, 100.0 * v / var_total)
+            for (lo, hi), v in zip(bounds, var_w)]
     return pd.DataFrame(rows, columns=["chrom", "first_snp", "last_snp", "n_snps", "var_share"])
 
 
