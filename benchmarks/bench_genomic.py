@@ -6,14 +6,16 @@
 
 grm: random genotypes (p ~ U(0.05, 0.95), 1% missing), VanRaden 1 by exact single-precision M0 M0' plus
 double-precision corrections, blended with I, inverted by LAPACK Cholesky; reports the rate of each step
-(GFLOPS: n^2 m for the symmetric product, n^3 for potrf + potri) and its precision (the float32 product
-against a double-precision one on a block of animals; max |G G^-1 - I|).
+(GFLOPS: n^2 m for the symmetric product, n^3 for potrf + potri), its ratio to the BLAS floor (those flops
+at the rate numpy's matmul reaches in the same run: single precision for the exact float32 product,
+double for the inverse) and its precision (G against Z Z' in float64 on a block of rows; max |G G^-1 - I|).
 ssgblup / reml: henderson.simulate population, genotypes gene-dropped down the pedigree of the genotyped
 animals (the youngest), y ~ hy + (1|id) with hd.SingleStep.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -38,32 +40,112 @@ def random_genotypes(n: int, m: int, seed: int, missing: float = 0.01) -> Genoty
     return Genotypes(codes, ids, np.array([f"s{j}" for j in range(m)], dtype=object))
 
 
+def matmul_rate(dtype, size: int = 3000, reps: int = 3) -> tuple[float, float]:
+    """GFLOPS numpy's matrix product reaches here (2 size^3 flops, best of ``reps``), per wall second and
+    per CPU second of this process (the latter is what a shared machine does not dilute)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((size, size)).astype(dtype), rng.random((size, size)).astype(dtype)
+    wall = cpu = np.inf
+    for _ in range(reps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        a @ b
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    return 2.0 * size ** 3 / wall / 1e9, 2.0 * size ** 3 / cpu / 1e9
+
+
+def floor_rates(ph: Phases, label: str) -> dict:
+    with ph.phase(f"numpy matmul rate ({label})"):
+        rates = {t: matmul_rate(getattr(np, t)) for t in ("float64", "float32")}
+    print("  numpy matmul GFLOPS (per wall s, per CPU s): "
+          + ", ".join(f"{t} {w:.1f}, {c:.1f}" for t, (w, c) in rates.items()))
+    return rates
+
+
+def dense_g_rows(geno: Genotypes, p: np.ndarray, k: int) -> np.ndarray:
+    """Rows 0..k-1 of Z Z' / 2 sum pq from the definition, in float64 (the precision oracle)."""
+    Zk = geno.codes[:k].astype(np.float64) - 2.0 * p
+    Zk[geno.codes[:k] == -1] = 0.0
+    out = np.zeros((k, geno.n))
+    for start in range(0, geno.m, 2048):
+        Z = geno.codes[:, start:start + 2048].astype(np.float64) - 2.0 * p[start:start + 2048]
+        Z[geno.codes[:, start:start + 2048] == -1] = 0.0
+        out += Zk[:, start:start + 2048] @ Z.T
+    return out / (2.0 * np.sum(p * (1.0 - p)))
+
+
 def bench_grm(n: int, m: int, seed: int, json_path=None):
+    """G and G^-1 timed against the BLAS floor: n^2 m flops for Z Z' at numpy's single-precision matmul
+    rate (the float32 product is exact) and n^3 for the inverse at its double-precision rate, the rates
+    measured in the same run (before and after; the higher counts)."""
     ph = Phases(f"G and G^-1: {n:,} genotyped x {m:,} SNPs")
+    before = floor_rates(ph, "before")
     with ph.phase("simulate genotypes (int8)"):
         geno = random_genotypes(n, m, seed)
     with ph.phase("allele frequencies"):
         p = grm.allele_frequencies(geno)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with ph.phase("G = ZZ'/2sum(pq) (float32 M0M0')"):
         G = grm.vanraden(geno, 1, p)
-    g_s = time.perf_counter() - t0
+    g_s, g_cpu = time.perf_counter() - t0, time.process_time() - c0
+    k = min(n, 200)
+    with ph.phase(f"precision check of G ({k} rows)"):
+        g_err = float(np.abs(G[:k] - dense_g_rows(geno, p, k)).max())
+        x = geno.codes[:k].astype(np.float64)
+        x[geno.codes[:k] < 0] = 0.0
+        exact = bool(np.array_equal(grm.m0m0t(geno.codes[:k]), x @ x.T))
     with ph.phase("blend 0.05 I"):
         G = grm.blend(G, None, 0.05)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with ph.phase("G^-1 (dpotrf + dpotri)"):
         Ginv, _ = inverse.cholesky_inverse(G)
-    inv_s = time.perf_counter() - t0
-    k = min(n, 500)
-    sub = geno.subset(np.arange(k))
-    x = sub.codes.astype(np.float64)
-    x[sub.codes < 0] = 0.0
-    exact = np.array_equal(grm.m0m0t(sub.codes), x @ x.T)
-    resid = np.abs(G[:k] @ Ginv - np.eye(n)[:k]).max()
-    print(f"ZZ': {n * n * m / g_s / 1e9:.1f} GFLOPS (n^2 m / time); float32 M0M0' equals double on {k} animals: "
-          f"{exact}")
-    print(f"G^-1: {n ** 3 / inv_s / 1e9:.1f} GFLOPS (n^3 / time); max |G G^-1 - I| over {k} rows: {resid:.2e}")
-    ph.dump(json_path, n=n, m=m, exact_float32=exact, inverse_residual=float(resid))
+    inv_s, inv_cpu = time.perf_counter() - t0, time.process_time() - c0
+    with ph.phase(f"precision check of G^-1 ({k} rows)"):
+        R = G[:k] @ Ginv
+        R[np.arange(k), np.arange(k)] -= 1.0
+        resid = float(np.abs(R).max())
+    after = floor_rates(ph, "after")
+    rate = {t: max(before[t][0], after[t][0]) for t in before}          # per wall second
+    cpu_rate = {t: max(before[t][1], after[t][1]) for t in before}      # per CPU second
+    steps = {"G": _step(float(n) * n * m, g_s, g_cpu, rate["float32"], cpu_rate["float32"],
+                        f"M0M0' in float32, exact integers (equal to float64 on {k} animals: {exact}); "
+                        f"corrections and result in float64; max |G - G_float64| over {k} rows {g_err:.2e}"),
+             "Ginv": _step(float(n) ** 3, inv_s, inv_cpu, rate["float64"], cpu_rate["float64"],
+                           f"float64 Cholesky (dpotrf + dpotri); max |G G^-1 - I| over {k} rows {resid:.2e}")}
+    for name, st in steps.items():
+        print(f"{name}: {st['seconds']:.1f} s ({st['cpu_seconds']:.1f} s CPU), {st['gflops']:.1f} GFLOPS; floor "
+              f"{st['floor_seconds']:.1f} s -> {st['ratio_to_floor']:.2f} x floor (per CPU second: "
+              f"{st['cpu_ratio_to_floor']:.2f} x); {st['precision']}")
+    peak = max(r["peak_mb"] for r in ph.rows)
+    print(f"peak memory {peak / 1024:.2f} GiB; load average {os.getloadavg()}")
+    ph.dump(json_path, n=n, m=m, matmul_gflops_before=before, matmul_gflops_after=after, floor_rate=rate,
+            floor_cpu_rate=cpu_rate,
+            steps=steps, exact_float32=exact, g_max_abs_error=g_err, inverse_residual=resid,
+            peak_gib=peak / 1024, loadavg_end=os.getloadavg(), threads=_threads())
+
+
+def _step(flops: float, wall: float, cpu: float, rate: float, cpu_rate: float, precision: str) -> dict:
+    """Time, rate and ratio to the floor (flops at numpy's matmul rate) of one step."""
+    return {"seconds": wall, "cpu_seconds": cpu, "flops": flops, "gflops": flops / wall / 1e9,
+            "floor_seconds": flops / rate / 1e9, "ratio_to_floor": wall * rate * 1e9 / flops,
+            "cpu_ratio_to_floor": cpu * cpu_rate * 1e9 / flops, "precision": precision}
+
+
+def _threads() -> dict:
+    """Threads the kernels may use: numba's, and each OpenBLAS loaded (numpy's and scipy's: ssyrk, potrf and
+    potri run in scipy's), asked through its get_num_threads export."""
+    import ctypes
+
+    import numba
+    out = {"cpus": os.cpu_count(), "numba": numba.get_num_threads()}
+    with open("/proc/self/maps") as fh:
+        libs = sorted({line.split()[-1] for line in fh if "openblas" in line and ".so" in line})
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
+            if hasattr(lib, name):
+                out[os.path.basename(path)] = getattr(lib, name)()
+                break
+    return out
 
 
 def population(n: int, n_genotyped: int, m: int, seed: int):
