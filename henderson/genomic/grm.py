@@ -62,7 +62,7 @@ def centered_crossproduct(geno: Genotypes, p: np.ndarray, scale: float = 1.0) ->
     One pass over blocks of SNPs, each transposed from the int8 codes into int8 and float32 buffers
     (no float copy of the whole matrix): M0 M0' by ssyrk in float32 (exact integers: see the module
     docstring; handed to float64 every EXACT_SNPS_FLOAT32 SNPs), M0 c in float64, and Y with
-    Y + Y' = X + X' + Mis diag(c^2) Mis' by a parallel kernel over the missing genotypes (c_j nnz(Mis) n
+    Y + Y' = X + X' + Mis diag(c^2) Mis' by a parallel kernel over the missing genotypes (nnz(Mis) n
     multiply-adds, in float64). Then one parallel pass assembles the symmetric result in place.
     Memory: n^2 doubles (the result) + n^2 singles + two blocks (5 BLOCK n bytes).
     """
