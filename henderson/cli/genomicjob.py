@@ -7,6 +7,10 @@ it with the other result files, so the manifest lists them.
 """
 from __future__ import annotations
 
+import warnings
+
+from ..errors import DesignError, HendersonWarning
+
 SNP_WINDOW = 20  # SNPs per window of the share of variance (job key snp_window)
 
 
@@ -21,5 +25,10 @@ def genomic_writer(job: dict, result):
     if source is None:
         return None
     window = job.get("snp_window", SNP_WINDOW) if job.get("snp_effects", True) else None
-    outputs = genomic_outputs(result, source, term, window, kind=job.get("genomic"))
+    try:
+        outputs = genomic_outputs(result, source, term, window, kind=job.get("genomic"))
+    except (DesignError, KeyError) as exc:   # e.g. a result layout without one GEBV and PEV per level
+        warnings.warn(f"genomic files (QC report, GEBVs, SNP effects) not written: {exc}", HendersonWarning,
+                      stacklevel=2)
+        return None
     return lambda folder: write_outputs(outputs, folder)
