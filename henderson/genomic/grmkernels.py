@@ -61,13 +61,14 @@ def missing_rows(codes):
     return indptr, indices
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
 def missing_cross(T8, start, indptr, indices, cursor, c, out):
     """out[i, a] += sum over the SNPs j of the block where animal i is missing of c_j w_aj, with
     w_aj = M0[a, j] where animal a has a call and c_j / 2 where it has none; ``cursor[i]`` (the first
     entry of animal i not yet used) is moved past the block. Summed over all blocks, out = Y with
     Y + Y' = X + X' + Mis diag(c^2) Mis' (X = Mis diag(c) M0'; see grm.centered_crossproduct).
-    Parallel over tiles of animals a: a tile of T8 (b x TILE bytes) stays in cache for every i."""
+    Parallel over tiles of TILE animals a: the tile's w (b x TILE doubles) stays in cache for every i,
+    whose missing SNPs are taken four at a time (fewer passes over its TILE sums)."""
     b, n = T8.shape
     stop = start + b
     hi = np.empty(n, np.int64)
@@ -79,25 +80,36 @@ def missing_cross(T8, start, indptr, indices, cursor, c, out):
         hi[i] = k
     for t in prange((n + TILE - 1) // TILE):
         a0 = t * TILE
-        a1 = min(a0 + TILE, n)
-        w = a1 - a0
+        w = min(TILE, n - a0)
+        W = np.zeros((b, TILE))
+        for r in range(b):
+            half = 0.5 * c[start + r]
+            for a in range(w):
+                v = T8[r, a0 + a]
+                W[r, a] = np.float64(v) if v >= 0 else half
         acc = np.empty(TILE)
         for i in range(n):
-            if hi[i] == cursor[i]:
+            k = cursor[i]
+            if k == hi[i]:
                 continue
-            for a in range(w):
+            for a in range(TILE):
                 acc[a] = 0.0
-            for k in range(cursor[i], hi[i]):
-                j = indices[k]
-                cj = c[j]
-                half = 0.5 * cj
-                row = T8[j - start, a0:a1]
-                for a in range(w):       # vectorized: a contiguous row of int8 codes
-                    v = row[a]
-                    acc[a] += cj * np.float64(v) if v >= 0 else cj * half
-            o = out[i, a0:a1]
+            while k + 3 < hi[i]:
+                j1, j2, j3, j4 = indices[k], indices[k + 1], indices[k + 2], indices[k + 3]
+                c1, c2, c3, c4 = c[j1], c[j2], c[j3], c[j4]
+                r1, r2, r3, r4 = j1 - start, j2 - start, j3 - start, j4 - start
+                for a in range(TILE):
+                    acc[a] += c1 * W[r1, a] + c2 * W[r2, a] + c3 * W[r3, a] + c4 * W[r4, a]
+                k += 4
+            while k < hi[i]:
+                j1 = indices[k]
+                c1 = c[j1]
+                r1 = j1 - start
+                for a in range(TILE):
+                    acc[a] += c1 * W[r1, a]
+                k += 1
             for a in range(w):
-                o[a] += acc[a]
+                out[i, a0 + a] += acc[a]
     for i in prange(n):
         cursor[i] = hi[i]
 
