@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .summary import (_fmt, _table, convergence_line, criterion_label, fixed_effects_block,
-                      random_effects_block)
+from .summary import _fmt, _table, convergence_line, criterion_label, fixed_effects_block, random_effects_block
 
 
 def _records_line(r) -> str:

@@ -33,9 +33,10 @@ def traits_data(n: int, G, R, seed: int, missing=0.25, herd_sd=0.0):
     a = La @ rng.standard_normal((n, t)) @ np.linalg.cholesky(G).T
     e = rng.standard_normal((n, t)) @ np.linalg.cholesky(R).T
     sex = rng.choice(["F", "M"], n)
-    herd = rng.choice(["h1", "h2", "h3", "h4", "h5"], n)
-    hv = dict(zip(["h1", "h2", "h3", "h4", "h5"], rng.standard_normal(5) * herd_sd))
-    y = 10.0 + np.arange(t) + (sex == "M")[:, None] * 0.5 + a + e + np.array([hv[h] for h in herd])[:, None]
+    herds = [f"h{i}" for i in range(12)]
+    herd = rng.choice(herds, n)
+    hv = rng.standard_normal((12, t)) * herd_sd     # herd effects, independent between traits
+    y = 10.0 + np.arange(t) + (sex == "M")[:, None] * 0.5 + a + e + hv[pd.Index(herds).get_indexer(herd)]
     df = pd.DataFrame({"id": ids, "sex": sex, "herd": herd})
     for j in range(t):
         col = y[:, j].copy()
