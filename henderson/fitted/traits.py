@@ -3,6 +3,8 @@ covariance("Residual") traits x traits, heritability() and correlations() with d
 fitted() and residuals() as data rows x traits. predict(newdata) is not available (DesignError)."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from ..errors import DesignError
@@ -74,6 +76,35 @@ class MultiTraitResult(FitResult):
         names), heritabilities and correlations, and the fixed effects grouped by trait."""
         from ..results.traits_summary import summary_text
         return summary_text(self)
+
+    def trait_tables(self) -> dict[str, pd.DataFrame]:
+        """Tables by file name: covariance_<group> (traits x traits, Residual's too), heritability (when a
+        genetic group is known) and correlations."""
+        model = self._require_model()
+        out = {f"covariance_{t.name}": self.covariance(t.name) for t in model.vm.terms}
+        out["covariance_Residual"] = self.covariance("Residual")
+        try:
+            out["heritability"] = self.heritability()
+        except DesignError:   # several relationship terms: no default genetic group
+            pass
+        out["correlations"] = self.correlations().set_index(["group", "trait1", "trait2"])
+        return out
+
+    def to_dict(self) -> dict:
+        """The record's to_dict() with the traits and the trait_tables."""
+        d = self.record.to_dict()
+        d["traits"] = list(self.traits)
+        d["trait_tables"] = {k: json.loads(v.reset_index().to_json(orient="records", double_precision=15))
+                             for k, v in self.trait_tables().items()}
+        return d
+
+    def to_json(self, path=None, indent: int = 1) -> str:
+        """to_dict() as JSON text, also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=True)
+        if path is not None:
+            with open(path, "w") as fh:
+                fh.write(text)
+        return text
 
     def predict(self, newdata=None, random=True):
         """Not available for multi-trait models: use fitted() (per trait) and random_effects."""

@@ -6,9 +6,9 @@ import henderson as hd
 from tests.oracles import reml_m2ll, tabular_a
 
 
-def pedigree(n: int, seed: int):
+def pedigree_frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """n animals: the first n // 4 founders, the rest with a random sire (an even earlier animal) and dam
-    (an odd earlier one, unknown for a fifth)."""
+    (an odd earlier one, unknown for a fifth); (frame id, sire, dam with "0" unknown, sire and dam positions)."""
     rng = np.random.default_rng(seed)
     f = max(n // 4, 4)
     sire = np.full(n, -1)
@@ -19,6 +19,13 @@ def pedigree(n: int, seed: int):
     ids = [f"a{i}" for i in range(n)]
     frame = pd.DataFrame({"id": ids, "sire": [ids[s] if s >= 0 else "0" for s in sire],
                           "dam": [ids[d] if d >= 0 else "0" for d in dam]})
+    return frame, sire, dam
+
+
+def pedigree(n: int, seed: int):
+    """(Pedigree, A as a DataFrame by id, ids) of pedigree_frame(n, seed)."""
+    frame, sire, dam = pedigree_frame(n, seed)
+    ids = list(frame["id"])
     A = pd.DataFrame(tabular_a(sire, dam), index=ids, columns=ids)
     return hd.Pedigree.from_frame(frame, id="id", sire="sire", dam="dam"), A, ids
 
