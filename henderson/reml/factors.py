@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NotPositiveDefiniteError
-from .cholesky import MAX_ITER, RIDGE, Finish
+from .cholesky import MAX_DECREMENT, MAX_ITER, NOISE, RIDGE, SNAP, Finish
 from .derivatives import score
 from .objective import Objective
 
@@ -113,13 +113,32 @@ class FactorSpace:
         return self.last[1], self.last[2]
 
 
-def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback=None) -> Finish:
-    """L-BFGS-B over the factors from ``theta`` (module docstring); ``callback(dict(loglik, theta,
-    projected_gradient))`` after every iteration."""
+def _minimize(space: FactorSpace, x0: np.ndarray, fixed: np.ndarray, max_iter: int, log):
+    """L-BFGS-B from x0 with the coordinates in ``fixed`` held, restarted (fresh curvature pairs) while it
+    stops in its line search; (x, decrement g' H^-1 g over the free coordinates, iterations, result)."""
     from scipy import optimize
+    bounds = [(v, v) if f else ((0.0, None) if d else (None, None)) for v, f, d in zip(x0, fixed, space.diagonal)]
+    scale = max(1.0, abs(space.evaluate(x0)[0]) / max(space.obj.pattern.n, 1))
+    x, n_iter, res = x0, 0, None
+    for _ in range(RESTARTS):
+        res = optimize.minimize(space.evaluate, x, jac=True, method="L-BFGS-B", bounds=bounds, callback=log,
+                                options=dict(maxiter=max(max_iter - n_iter, 1), ftol=1e-15, gtol=1e-7 * scale,
+                                             maxcor=20))
+        moved = not np.array_equal(res.x, x)
+        x, n_iter = res.x, n_iter + int(res.nit)
+        if res.success or not moved or n_iter >= max_iter:
+            break
+    g = space.evaluate(x)[1]
+    g = np.where(fixed | (space.diagonal & (x <= 0) & (g > 0)), 0.0, g)
+    return x, float(g @ res.hess_inv.matvec(g)), n_iter, res
+
+
+def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback=None) -> Finish:
+    """L-BFGS-B over the factors from ``theta`` (module docstring); diagonals that end below SNAP of their
+    block's largest are then tried on 0 (the others re-optimized) and freed again from there when that is
+    no worse, as cholesky.finish does (the criterion is flat near a face, and L-BFGS-B stops inside).
+    ``callback(dict(loglik, theta, projected_gradient))`` after every iteration."""
     space = FactorSpace(obj, theta)
-    x0 = space.start(theta)
-    bounds = [(0.0, None) if d else (None, None) for d in space.diagonal]
 
     def projected(x):
         _, g = space.evaluate(x)
@@ -130,18 +149,26 @@ def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback
             value, _ = space.evaluate(x)
             callback(dict(loglik=-value, theta=space.theta(x), projected_gradient=projected(x)))
 
-    scale = max(1.0, abs(space.evaluate(x0)[0]) / max(obj.pattern.n, 1))
-    x, n_iter = x0, 0
-    for _ in range(RESTARTS):   # restarted (fresh curvature pairs) while it stops in its line search
-        res = optimize.minimize(space.evaluate, x, jac=True, method="L-BFGS-B", bounds=bounds, callback=log,
-                                options=dict(maxiter=max_iter - n_iter, ftol=1e-15, gtol=1e-7 * scale, maxcor=20))
-        moved = not np.array_equal(res.x, x)
-        x, n_iter = res.x, n_iter + int(res.nit)
-        if res.success or not moved or n_iter >= max_iter:
-            break
-    g = np.where(space.diagonal & (x <= 0) & (space.evaluate(x)[1] > 0), 0.0, space.evaluate(x)[1])
-    decrement = float(g @ res.hess_inv.matvec(g))
-    converged = bool(res.success or decrement <= 1e-6)
+    none = np.zeros(len(space.diagonal), bool)
+    x, decrement, n_iter, res = _minimize(space, space.start(theta), none, max_iter, log)
+    small = space.diagonal & (x > 0) & (x < SNAP * _block_largest(space, x))
+    if small.any() and n_iter < max_iter:
+        xs, _, it, _ = _minimize(space, np.where(small, 0.0, x), small, max_iter - n_iter, log)
+        n_iter += it
+        if space.evaluate(xs)[0] <= space.evaluate(x)[0] + NOISE * max(abs(space.evaluate(x)[0]), 1.0):
+            x, decrement, it, res = _minimize(space, xs, none, max(max_iter - n_iter, 1), log)
+            n_iter += it
+    converged = bool(res.success or decrement <= MAX_DECREMENT)   # as cholesky.finish: the gradient near a face
+    # is good to ~1e-2 only (the MME's condition there is ~1e8), so g' H^-1 g below 1e-3 is the optimum
     state = obj.at(space.theta(x))
     return Finish(state=state, factors=space.factors(x), converged=converged, n_iter=n_iter,
                   projected_gradient=projected(x), decrement=decrement, message=str(res.message))
+
+
+def _block_largest(space: FactorSpace, x: np.ndarray) -> np.ndarray:
+    """Per coordinate: the largest diagonal of its block's factor."""
+    out, pos = [], 0
+    for (_, _, pairs), L in zip(space.blocks, space.factors(x)):
+        out += [float(np.max(np.diag(L)))] * len(pairs)
+        pos += len(pairs)
+    return np.array(out)
