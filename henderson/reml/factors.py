@@ -92,6 +92,24 @@ class FactorSpace:
             theta[sl] = [S[a, b] for a, b in pairs]
         return theta
 
+    def free_gradient(self, x: np.ndarray) -> np.ndarray:
+        """The gradient with 0 for diagonals held at 0 by a gradient pushing down."""
+        g = self.evaluate(x)[1]
+        return np.where(self.diagonal & (x <= 0) & (g > 0), 0.0, g)
+
+    def near_face(self, x: np.ndarray) -> np.ndarray:
+        """Every coordinate of a block whose factor has a diagonal below SNAP of its largest (Sigma nearly
+        singular). Near the face L[a, a] = 0 the criterion goes as log(L[a, a]^2 + eps), flat at 0 and steep
+        at sqrt(eps), and the range of the nearly singular Sigma (the other rows of L) sits in a ridge about
+        sqrt(eps) wide: the gradient of such a block is large at its optimum to the accuracy of the
+        criterion and says nothing of the distance to it (cholesky.Profiled.near_face leaves out the
+        pairs of small diagonals; there sigma2 is profiled and the ridge is not crossed)."""
+        out = []
+        for (_, _, pairs), L in zip(self.blocks, self.factors(x)):
+            small = np.diag(L) < SNAP * max(float(np.max(np.diag(L))), 1e-300)
+            out += [bool(small.any())] * len(pairs)
+        return np.array(out)
+
     def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """(-l(x), -dl/dx); +inf where the MME cannot be factored."""
         x = np.asarray(x, dtype=float)
@@ -128,8 +146,7 @@ def _minimize(space: FactorSpace, x0: np.ndarray, fixed: np.ndarray, max_iter: i
         x, n_iter = res.x, n_iter + int(res.nit)
         if res.success or not moved or n_iter >= max_iter:
             break
-    g = space.evaluate(x)[1]
-    g = np.where(fixed | (space.diagonal & (x <= 0) & (g > 0)), 0.0, g)
+    g = np.where(fixed | space.near_face(x), 0.0, space.free_gradient(x))
     return x, float(g @ res.hess_inv.matvec(g)), n_iter, res
 
 
@@ -141,8 +158,7 @@ def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback
     space = FactorSpace(obj, theta)
 
     def projected(x):
-        _, g = space.evaluate(x)
-        return float(np.max(np.abs(np.where(space.diagonal & (x <= 0) & (g > 0), 0.0, g)), initial=0.0))
+        return float(np.max(np.abs(np.where(space.near_face(x), 0.0, space.free_gradient(x))), initial=0.0))
 
     def log(x):
         if callback is not None:
