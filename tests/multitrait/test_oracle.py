@@ -159,3 +159,16 @@ def test_genetic_correlation_of_one_reaches_the_oracle_maximum():
                            lambda x: _psd_V(m, [_full(x[:3], 2)], _full(x[3:], 2), [A]),
                            np.concatenate([_tri([[1.0, 0.5], [0.5, 1.5]]), _tri(R2)]))
     assert f.loglik >= -0.5 * best - 1e-5
+
+
+def test_ml_loglik_equals_dense_oracle(bivariate):
+    """ML: -1/2 [n log 2pi + log|V| + e'V^-1 e] at the GLS b, densely, at henderson's ML estimates."""
+    m, A = bivariate
+    r = m.fit(method="ML")
+    assert r.converged
+    V = dense_V(m, [r.covariance("id").to_numpy()], r.covariance("Residual").to_numpy(), [A])
+    y, X = m.design.y, m.design.X.toarray()
+    Vi = np.linalg.inv(V)
+    e = y - X @ np.linalg.solve(X.T @ Vi @ X, X.T @ Vi @ y)
+    assert r.loglik == pytest.approx(-0.5 * (len(y) * np.log(2 * np.pi) + np.linalg.slogdet(V)[1] + e @ Vi @ e),
+                                     abs=1e-8)
