@@ -45,7 +45,7 @@ class MultiTraitModel(Model):
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         unsupported = [k for k, v in (("correlated", correlated), ("correlation", correlation),
-                                      ("variance", variance), ("weights", weights)) if v is not None]
+                                      ("variance", variance), ("weights", weights)) if v not in (None, [], ())]
         if unsupported:
             raise DesignError(f"multi-trait models do not take {unsupported} (the residual is the traits' "
                               "unstructured covariance)")
