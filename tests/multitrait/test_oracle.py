@@ -187,3 +187,15 @@ def test_score_equals_numerical_derivatives(bivariate):
     np.testing.assert_allclose(d.score, num, rtol=1e-6, atol=1e-7)
     new = em_update(obj, obj.at(theta), d)
     assert obj.at(new).loglik > obj.at(theta).loglik
+
+
+def test_trait_without_random_terms():
+    """y2 has fixed effects only: its covariance with y1 is R0's alone; AI and EM agree."""
+    df, ped, A = traits_data(100, G2, R2, seed=8)
+    m = hd.Model({"y1": "y1 ~ 1 + (1|id)", "y2": "y2 ~ sex"}, data=df, relationships={"id": ped})
+    ai, em = m.fit(), m.fit(algorithm="em")
+    assert ai.converged and em.converged
+    assert em.loglik == pytest.approx(ai.loglik, abs=1e-7)
+    assert ai.loglik == pytest.approx(-0.5 * oracle_m2ll(m, [ai.covariance("id").to_numpy()],
+                                                         ai.covariance("Residual").to_numpy(), [A]), abs=1e-8)
+    assert list(ai.heritability().index) == ["y1"]
