@@ -146,9 +146,9 @@ class MultiTraitModel(Model):
             for t in set(tr):
                 counts[idx[t]] += 1
         sigmas = []
+        n_t = np.bincount(self.trait_design.trait_code, minlength=len(self.traits))
         for k, (term, tr) in enumerate(zip(self.vm.terms, owners)):
             Z = self.pattern.W[:, self.pattern.term_slice(k)]
-            n_t = np.bincount(self.trait_design.trait_code, minlength=len(self.traits))
             zz = np.asarray(Z.multiply(Z).sum(axis=0)).ravel().reshape(term.q, term.m).sum(axis=1)
             scale = zz / np.array([n_t[idx[t]] for t in tr])
             sd = np.sqrt(np.array([0.5 * var[idx[t]] / counts[idx[t]] for t in tr]) / np.maximum(scale, 1e-12))

@@ -75,7 +75,7 @@ def _effect_label(trait: str, effect: str) -> str:
     return trait if effect == "(Intercept)" else f"{trait}:{effect}"
 
 
-def _merge_term(name: str, parts: list, offsets: list[int], lengths: list[int], n: int, has_ids: bool):
+def _merge_term(name: str, parts: list, offsets: list[int], n: int, has_ids: bool):
     """One random term over the traits in ``parts`` [(trait, RandomTerm)]: Z on the stacked records."""
     if len(parts) > 1 and any(t.structure != "us" for _, t in parts):
         raise DesignError(f"random term {name!r} appears in several traits with a covariance structure; "
@@ -122,7 +122,7 @@ def build_trait_design(formulas: dict[str, str], data: pd.DataFrame, ids: dict |
         for t in d.terms:
             groups.setdefault(t.name, []).append((trait, t))
             where.setdefault(t.name, []).append(int(off))
-    terms = tuple(_merge_term(g, parts, where[g], lengths, n,
+    terms = tuple(_merge_term(g, parts, where[g], n,
                               g in ids or ":".join(parts[0][1].factors) in ids)
                   for g, parts in groups.items())
     record_rows = data.index[positions]
