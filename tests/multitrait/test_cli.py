@@ -59,3 +59,19 @@ def test_both_formula_and_traits_is_a_job_file_error(job_dir):
     (d / "both.toml").write_text('data = "data.csv"\nformula = "y1 ~ (1|id)"\nout = "o"\n'
                                  '[traits]\ny1 = "y1 ~ (1|id)"\n')
     assert main(["fit", str(d / "both.toml")]) != 0
+
+
+def test_batch_with_a_multi_trait_job_and_resume(job_dir):
+    """henderson batch: a [job.traits] table next to a single-trait job; a second run skips both (the
+    fingerprint holds the formulas by trait)."""
+    d, _ = job_dir
+    (d / "batch.toml").write_text('out = "batch_out"\n[defaults]\ndata = "data.csv"\npedigree = "ped.csv"\n'
+                                  '[[job]]\nname = "bivariate"\n[job.traits]\ny1 = "y1 ~ sex + (1|id)"\n'
+                                  'y2 = "y2 ~ 1 + (1|id)"\n[[job]]\nname = "single"\nformula = "y1 ~ sex + (1|id)"\n')
+    assert main(["batch", str(d / "batch.toml")]) == 0
+    assert (d / "batch_out" / "bivariate" / "correlations.csv").is_file()
+    summary = pd.read_csv(d / "batch_out" / "summary.csv")
+    assert list(summary.status) == ["ok", "ok"]
+    assert main(["batch", str(d / "batch.toml")]) == 0
+    again = pd.read_csv(d / "batch_out" / "summary.csv")
+    assert list(again.status) == ["skipped", "skipped"]
