@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it
 _LAZY = {
-    "Model": ".model", "fit": ".model", "fit_traits": ".model",
+    "Model": ".model", "fit": ".model", "fit_traits": ".model", "MultiTraitModel": ".multitrait",
     "Pedigree": ".pedigree", "read_pedigree": ".pedigree",
     "LRTResult": ".inference", "aic_table": ".inference", "lrt": ".inference",
     "FitResult": ".fitted",
@@ -33,7 +33,7 @@ _SUBMODULES = ("datasets", "genomic")
 
 __all__ = ["datasets", "genomic", "GBLUP", "SingleStep", "ParentGroups",
            "corSymm", "corAR1", "corCAR1", "corCompSymm", "varIdent", "varPower", "varExp",
-           "Model", "fit", "fit_traits", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree",
+           "Model", "MultiTraitModel", "fit", "fit_traits", "simulate", "lrt", "aic_table", "LRTResult", "Pedigree", "read_pedigree",
            "FitResult", "HendersonError", "DesignError", "PedigreeError", "NotPositiveDefiniteError",
            "ConvergenceError", "ConvergenceWarning", "AliasedColumnsWarning", "MissingDataWarning",
            "PedigreeWarning"]

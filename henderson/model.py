@@ -42,6 +42,13 @@ class Model:
     "metis", "best", "natural", forces one way.
     """
 
+    def __new__(cls, formula=None, *args, **kwargs):
+        """A dict (or list) of formulas, one per trait, makes a MultiTraitModel (henderson.multitrait)."""
+        if cls is Model and isinstance(formula, (dict, list, tuple)):
+            from .multitrait import MultiTraitModel
+            return object.__new__(MultiTraitModel)
+        return object.__new__(cls)
+
     def __init__(self, formula: str, data: pd.DataFrame, relationships: dict | None = None,
                  ordering: str = "auto", prune: bool = False, correlated=None, correlation=None, variance=None,
                  weights: str | None = None):

@@ -27,7 +27,7 @@ LAYERS = [
     {"results"},
     {"inference"},
     {"fitted"},
-    {"model"},
+    {"model", "multitrait"},
     {"cli", "io", "simulate", "datasets", "demo"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

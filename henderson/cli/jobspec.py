@@ -25,6 +25,7 @@ FIELDS = {
     "correlated": list,
     "snp_effects": bool, "snp_window": int,
 }
+TRAIT_FIELDS = ("formula", "traits")   # a job's formula(s): see trait_formulas_field
 GENOMIC = ("ssgblup", "gblup")  # values of the job key ``genomic`` (with ``genotypes``: a .bed or CSV file)
 PEDIGREE_OPTIONS = ("pedigree_unknown", "pedigree_sire_as_dam", "pedigree_parents_not_listed", "pedigree_sep",
                     "pedigree_header", "pedigree_columns")  # command-line flags with these dests set these keys
@@ -92,6 +93,9 @@ def check_fields(d: dict, file, where: str = "") -> dict:
     """``d`` with known keys only and values of the right type (ints accepted for floats)."""
     out = {}
     for k, v in d.items():
+        if k in TRAIT_FIELDS:   # multi-trait: formula = [list of formulas], or a [traits] table name = formula
+            out[k] = trait_formulas_field(k, v, file, where)
+            continue
         if k not in FIELDS:
             raise JobFileError(file, f"unknown key {k!r}{where}; known keys: {', '.join(sorted(FIELDS))}")
         t = FIELDS[k]
@@ -124,6 +128,18 @@ def correlated_groups(value, file, where: str = "") -> list[list[str]]:
     return [list(g) for g in groups]
 
 
+def trait_formulas_field(key: str, value, file, where: str = ""):
+    """A multi-trait job's ``formula`` (one string, or a list of formulas) or ``traits`` table (name = formula)."""
+    if key == "formula" and isinstance(value, str):
+        return value
+    if key == "formula" and isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+        return value
+    if key == "traits" and isinstance(value, dict) and value and all(isinstance(x, str) for x in value.values()):
+        return value
+    wanted = "a table of trait = formula" if key == "traits" else "a formula or a list of formulas (one per trait)"
+    raise JobFileError(file, f"key {key!r}{where} must be {wanted}, got {value!r}")
+
+
 def resolve_paths(job: dict, base: Path) -> dict:
     """Relative data, pedigree and out paths made absolute against ``base``."""
     job = dict(job)
@@ -137,6 +153,10 @@ def resolve_paths(job: dict, base: Path) -> dict:
 def finish(job: dict, file) -> dict:
     """Defaults filled in and required keys checked."""
     job = {**DEFAULTS, **job}
+    if "traits" in job:   # a multi-trait job: its formulas by trait
+        if job.get("formula"):
+            raise JobFileError(file, "give either 'formula' or a [traits] table, not both")
+        job["formula"] = dict(job.pop("traits"))
     for k in ("data", "formula"):
         if not job.get(k):
             raise JobFileError(file, f"job {job.get('name', '')!r} has no {k!r}".replace(" '' ", " "))

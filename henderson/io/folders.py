@@ -87,10 +87,11 @@ def write_result(result, target, extra: dict | None = None, fingerprint: dict | 
 
     Files: fixed_effects.csv, variance_components.csv, random_effects_<group>.csv, iterations.csv,
     summary.txt, result.json (``extra`` is stored under the key "job", ``fingerprint`` under
-    "fingerprint"), for correlated terms covariance_<joint>.csv and heritability.csv (joint_tables), and
-    the manifest. ``protect``: files the folder must not hold (the job's inputs).
-    ``also``: a function of the (temporary) folder writing more files there (the genomic files of a
-    job), listed in the manifest with the others.
+    "fingerprint"), for correlated terms covariance_<joint>.csv and heritability.csv (joint_tables), for
+    multi-trait fits covariance_<group>.csv, covariance_Residual.csv, heritability.csv and correlations.csv
+    (MultiTraitResult.trait_tables), and the manifest. ``protect``: files the folder must not hold (the
+    job's inputs). ``also``: a function of the (temporary) folder writing more files there (the genomic
+    files of a job), listed in the manifest with the others.
     """
     target = Path(target)
     with atomic_folder(target, FIT_RESULT, protect) as tmp:
@@ -102,6 +103,9 @@ def write_result(result, target, extra: dict | None = None, fingerprint: dict | 
         for name, df in joint_tables(result).items():
             df.to_csv(tmp / name, float_format="%.17g")
         (tmp / "summary.txt").write_text(result.summary() + "\n")
+        if hasattr(result, "trait_tables"):   # multi-trait: covariance matrices, heritabilities, correlations
+            for name, df in result.trait_tables().items():
+                df.to_csv(tmp / f"{_safe(name)}.csv", float_format="%.17g")
         d = result.to_dict()
         if extra is not None:
             d["job"] = extra

@@ -193,7 +193,11 @@ def em_update(obj: Objective, state: State, d: Derivatives) -> np.ndarray:
     s2 = state.sigma2
     sigmas = [(Sk + Tk) / t.m for t, Sk, Tk in zip(obj.vm.terms, d.S, d.T)]
     pat = obj.pattern
-    if obj.vm.residual.structured:   # sigma2 as the scale of R, the structure's parameters held
+    res = obj.vm.residual
+    if getattr(res, "multitrait", False):   # R0 by the EM update of a complete-data covariance (residual.traits)
+        new = res.em_step(state.theta[obj.vm.residual_slice], d.score[obj.vm.residual_slice])
+        return obj.vm.pack(sigmas, new[0], new[1:])
+    if res.structured:   # sigma2 as the scale of R, the structure's parameters held
         s2_new = s2 * (state.params.quad_R(state.e) + obj.n_fixed + pat.q - d.tr_ginv_c) / pat.n
         return obj.vm.pack(sigmas, s2_new, obj.vm.residual_extra(state.theta))
     s2_new = (float(state.e @ state.e) + s2 * (obj.n_fixed + pat.q - d.tr_ginv_c)) / pat.n

@@ -22,6 +22,7 @@ from ..errors import ConvergenceWarning, NotPositiveDefiniteError
 from ..linalg import Factor
 from ..options import Options
 from . import cholesky
+from . import factors as trait_factors
 from .derivatives import Derivatives, derivatives, em_update
 from .objective import Objective, State
 
@@ -306,7 +307,10 @@ def _em_step(obj, state, d, bounded) -> State:
 
 def _near_psd_boundary(obj: Objective, theta: np.ndarray, level: float = SWITCH) -> bool:
     """Whether a q >= 2 block's relative Cholesky factor has a diagonal below ``level`` (at SWITCH,
-    Sigma_k has an eigenvalue below about 1e-4 sigma2)."""
+    Sigma_k has an eigenvalue below about 1e-4 sigma2); multi-trait: a block's eigenvalues, R0's included
+    (factors.near_boundary at level^2)."""
+    if getattr(obj.vm.residual, "multitrait", False):
+        return trait_factors.near_boundary(obj.vm, theta, level * level)
     factors = obj.vm.relative_cholesky(theta)
     return any(t.q >= 2 and np.diag(T).min() < level for t, T in zip(obj.vm.terms, factors))
 
@@ -346,6 +350,8 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     # the Cholesky finish (relative Cholesky factors of unstructured blocks and sigma2) does not carry a
     # structured residual's parameters: such models stay with AI
     blocks = any(t.q >= 2 for t in obj.vm.terms) and not obj.vm.structured() and not obj.vm.residual.structured
+    multitrait = getattr(obj.vm.residual, "multitrait", False) and not obj.vm.structured()   # reml.factors' finish
+    blocks = blocks or multitrait
     for it in range(1, options.iterations + 1):
         active = _at_boundary(obj, state, d, bounded)
         free = ~active
@@ -421,10 +427,11 @@ def _finish(obj: Objective, state: State, rows: list, options: Options) -> tuple
         if options.callback is not None:
             options.callback(rows[-1])
 
-    fin = cholesky.finish(obj, state.theta, max_iter=options.iterations, callback=log)
+    finish = trait_factors.finish if getattr(obj.vm.residual, "multitrait", False) else cholesky.finish
+    fin = finish(obj, state.theta, max_iter=options.iterations, callback=log)
     change = rows[-1]["change"] if len(rows) > first else 0.0
     criteria = dict(change=change, newton_decrement=fin.decrement, projected_gradient=fin.projected_gradient,
-                    finish="L-BFGS-B over relative Cholesky factors: " + fin.message)
+                    finish="L-BFGS-B over (relative) Cholesky factors: " + fin.message)
     if fin.state.loglik < state.loglik:   # cannot happen unless the finish failed from its start
         return state, False, criteria
     return fin.state, fin.converged, criteria
