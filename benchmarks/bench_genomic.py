@@ -160,32 +160,80 @@ def population(n: int, n_genotyped: int, m: int, seed: int):
     return data, ped, geno, truth
 
 
+def _timed(ph: Phases, owner, name: str, label: str):
+    """Replace ``owner.name`` by a wrapper that runs it as phase ``label`` (the library's steps, timed
+    one by one without changing the library)."""
+    func = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        with ph.phase(label):
+            return func(*args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+
+def _time_single_step_steps(ph: Phases) -> None:
+    """Time the steps of hd.SingleStep's matrices and H^-1 as separate phases."""
+    from henderson.genomic import pedblocks, relationship
+    for owner, name, label in ((relationship, "quality_control", "QC"),
+                               (pedblocks, "pruned_blocks", "pruned pedigree + its A^-1"),
+                               (grm, "vanraden", "G (VanRaden 1)"),
+                               (pedblocks, "a22", "A22 (Colleau)"),
+                               (grm, "tune", "tune G to A22"),
+                               (relationship, "cholesky_inverse", "Gw^-1 (dpotrf + dpotri)"),
+                               (relationship, "apy_inverse", "Gw^-1 (APY)"),
+                               (pedblocks, "a22_inverse", "A22^-1 (A^11 factor)"),
+                               (relationship, "_scattered", "H^-1 assembly (dense block)")):
+        _timed(ph, owner, name, label)
+
+
 def bench_ssgblup(n: int, n_genotyped: int, core: int | None, m: int, seed: int, reml: bool, json_path=None):
     what = "REML" if reml else "known variances"
     ph = Phases(f"single-step ({what}): {n:,} animals, {n_genotyped:,} genotyped x {m:,} SNPs"
                 + (f", APY {core:,} core" if core else ""))
     with ph.phase("simulate + gene drop"):
         data, ped, geno, truth = population(n, n_genotyped, m, seed)
+    _time_single_step_steps(ph)
     ss = hd.SingleStep(ped, geno, blend=0.05, apy_core=core)
-    with ph.phase("QC, G, A22, tune, Gw^-1"):
-        mats = ss.matrices(ped)
-    with ph.phase("A22^-1 (A^11 factor) + H^-1"):
-        rel = ss.relationship()
-    print(f"QC:\n{mats.qc}\nH^-1: {rel.Kinv.shape[0]:,} rows, {rel.Kinv.nnz:,} nonzeros")
+    t0 = time.perf_counter()
+    mats = ss.matrices(ped)
+    rel = ss.relationship()
+    setup = time.perf_counter() - t0
+    print(f"QC:\n{mats.qc}\nH^-1: {rel.Kinv.shape[0]:,} rows, {rel.Kinv.nnz:,} nonzeros; genomic setup {setup:.1f} s")
     with ph.phase("model (design + MME pattern)"):
         model = hd.Model("y ~ hy + (1|id)", data, relationships={"id": ss})
+        model.pattern
     var = truth["variances"]
+    iterations = []
     if reml:
-        with ph.phase("REML (AI)"):
-            r = model.fit()
+        with ph.phase("symbolic analysis (ordering, CHOLMOD)"):
+            obj = model.objective("REML")
+        print(f"MME: {obj.pattern.size:,} columns, {obj.pattern.pattern.nnz:,} nonzeros, factor {obj.factor_kind}",
+              flush=True)
+        t_fit, c_fit = time.perf_counter(), time.process_time()
+
+        def log(row):
+            iterations.append({k: row[k] for k in ("iteration", "step", "loglik", "seconds")})
+            print(f"  iteration {row['iteration']} ({row['step']}): {row['seconds']:.1f} s, "
+                  f"loglik {row['loglik']:.6f}", flush=True)
+
+        with ph.phase("REML (AI), all iterations + result"):
+            r = model.fit(callback=log)
         print(r.variance_components[["group", "estimate", "std_error"]].to_string(index=False))
         print(f"iterations {r.n_iter}, converged {r.converged}; true additive {var['additive']}, "
-              f"residual {var['residual']}")
+              f"residual {var['residual']}; numeric factorizations {obj.n_factorizations}; "
+              f"REML {time.perf_counter() - t_fit:.1f} s wall, {time.process_time() - c_fit:.1f} s CPU")
     else:
         with ph.phase("solve at known variances"):
             model.solve({"id": var["additive"], "Residual": var["residual"]})
-    print(f"total: {ph.total():.1f} s")
-    ph.dump(json_path, n=n, genotyped=n_genotyped, core=core, snps=m)
+    print(f"total: {ph.total():.1f} s; without the simulation {ph.total() - ph.rows[0]['seconds']:.1f} s")
+    extra = {}
+    if reml:
+        extra = dict(load_average=list(__import__("os").getloadavg()), iterations=iterations, n_iter=int(r.n_iter), converged=bool(r.converged),
+                     estimates=r.variance_components["estimate"].tolist(), loglik=float(r.loglik),
+                     n_factorizations=int(obj.n_factorizations), nnz_L=int(obj.nnz_L),
+                     total_without_simulation=ph.total() - ph.rows[0]["seconds"])
+    ph.dump(json_path, n=n, genotyped=n_genotyped, core=core, snps=m, **extra)
 
 
 def main(argv=None):

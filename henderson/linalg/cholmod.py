@@ -15,7 +15,7 @@ from sksparse import cholmod as _cholmod
 
 from henderson.errors import NotPositiveDefiniteError
 from henderson.linalg import selinv as _selinv
-from henderson.linalg.blas_threads import blas_threads
+from henderson.linalg.blas_threads import dense_threads
 from henderson.linalg.ordering import dense_columns, dense_last_order
 
 ORDERINGS = ("amd", "metis", "best", "natural", "dense-last")
@@ -224,8 +224,7 @@ class Factor:
                 raise RuntimeError("the pattern of L changed between factorizations")
             Lx = np.ascontiguousarray(L.data, dtype=np.float64)
             del L
-            with blas_threads(1):
-                self._zx = _selinv.selected_inverse_values(pat.Lp, pat.Li, Lx, pat.sup)
+            self._zx = _selinv.selected_inverse_values(pat.Lp, pat.Li, Lx, pat.sup, dense_threads=dense_threads(pat.Lp.size - 1 - int(pat.sup[-2])))
         pat = self._pattern
         return pat.Lp, pat.Li, self._zx
 

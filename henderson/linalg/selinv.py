@@ -12,10 +12,13 @@ the same order as the numeric factorization. The kernels take L in CSC form (sor
 diagonal first in each column) and return Z's values aligned with L's storage.
 """
 
+import contextlib
+
 import numpy as np
 import scipy.linalg.lapack as _lapack
 
 from ..jitnotice import njit
+from .blas_threads import blas_threads
 
 _BLAS_MIN_WORK = 4096  # r * r * ns above which a dense product goes to BLAS
 _BLAS_GATHER_WORK = 2048  # r * r * ns above which Z[R, R] is gathered for a BLAS product
@@ -377,9 +380,10 @@ def takahashi(Lp, Li, Lx, sup, max_cols=256, blas_work=_BLAS_GATHER_WORK):
 
 @njit(cache=True)
 def _last_block(Lp, Lx, f):
-    """Return U = L[f:, f:]' (dense, upper): the transposed last supernode, zeros above."""
+    """Return U with U.T = L[f:, f:] (the last supernode, lower; Fortran order for LAPACK). Only the
+    upper triangle of U is written: LAPACK's lower-triangle routines read nothing else."""
     n = Lp.size - 1
-    U = np.zeros((n - f, n - f))
+    U = np.empty((n - f, n - f))
     for c in range(n - f):
         col = Lx[Lp[f + c] : Lp[f + c + 1]]
         row = U[c]
@@ -399,22 +403,30 @@ def _store_last_block(Lp, zx, f, ZT):
             col[a] = row[c + a]
 
 
-def selected_inverse_values(Lp, Li, Lx, sup, max_cols=256):
+def selected_inverse_values(Lp, Li, Lx, sup, max_cols=256, dense_threads=None):
     """Return Z = (L L')^-1 on the pattern of L, as values aligned with Lx.
 
     As takahashi(Lp, Li, Lx, sup, max_cols), but a last supernode wider than max_cols (a dense
-    block with nothing below it: Z there is (L_SS L_SS')^-1) goes to LAPACK's dpotri.
+    block with nothing below it: Z there is (L_SS L_SS')^-1) goes to LAPACK's dpotri, with
+    ``dense_threads`` BLAS threads (None: OpenBLAS's own count); the sweep over the other supernodes
+    runs on one BLAS thread (henderson.linalg.blas_threads). The dense block of single-step's
+    genotyped animals is that last supernode: dpotri does its 2 n^3 / 3 flops at the BLAS rate.
     """
     f = int(sup[-2])
     if Lp.size - 1 - f <= max_cols:
-        return takahashi(Lp, Li, Lx, sup, max_cols)
+        with blas_threads(1):
+            return takahashi(Lp, Li, Lx, sup, max_cols)
     U = _last_block(Lp, Lx, f)
-    Z, info = _lapack.dpotri(U.T, lower=1, overwrite_c=1)
+    with contextlib.nullcontext() if dense_threads is None else blas_threads(dense_threads):
+        Z, info = _lapack.dpotri(U.T, lower=1, overwrite_c=1)
+    del U
     if info != 0:
         raise ValueError(f"dpotri failed on the last supernode (info = {info})")
     zx = np.zeros(Lx.size)
     _store_last_block(Lp, zx, f, Z.T)
-    _run_sweep(Lp, Li, Lx, sup, zx, sup.size - 2, max_cols, _BLAS_GATHER_WORK)
+    del Z
+    with blas_threads(1):
+        _run_sweep(Lp, Li, Lx, sup, zx, sup.size - 2, max_cols, _BLAS_GATHER_WORK)
     return zx
 
 
