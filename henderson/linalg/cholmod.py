@@ -58,9 +58,11 @@ def same_pattern(A, B) -> bool:
 
 
 class _LPattern:
-    """Pattern of L (CSC), its supernodes, and the map from C's entries into L's storage."""
+    """Pattern of L (CSC), its supernodes, and the map from C's entries into L's storage: c_pos[i] is the
+    position of C.data[i] for the C given to Factor.analyze (through ``data_map`` when the factor works
+    on a permuted copy W of it, W.data = C.data[data_map])."""
 
-    def __init__(self, L, C, perm):
+    def __init__(self, L, C, perm, data_map=None):
         self.Lp = np.ascontiguousarray(L.indptr)
         self.Li = np.ascontiguousarray(L.indices)
         _selinv.check_factor_layout(self.Lp, self.Li)
@@ -68,7 +70,12 @@ class _LPattern:
         pinv = np.empty_like(perm)
         pinv[perm] = np.arange(perm.size, dtype=perm.dtype)
         self.pinv = pinv
-        self.c_pos = _selinv.pattern_positions(C.indptr, C.indices, pinv, self.Lp, self.Li)
+        pos = _selinv.pattern_positions(C.indptr, C.indices, pinv, self.Lp, self.Li)
+        if data_map is not None:
+            given = np.empty_like(pos)
+            given[data_map] = pos
+            pos = given
+        self.c_pos = pos.astype(np.int32) if self.Li.size < 2**31 else pos   # half the memory (10^8 entries)
         self.diag_pos = self.Lp[:-1]
 
     def matches(self, L):
@@ -211,7 +218,7 @@ class Factor:
         if self._pattern is None:
             self._require_numeric()
             L = self._extract_L() if L is None else L
-            self._pattern = _LPattern(L, self._C, self._inner)
+            self._pattern = _LPattern(L, self._C, self._inner, self._map)
         return self._pattern
 
     def selected_inverse_on_L(self):
@@ -231,13 +238,8 @@ class Factor:
     def selected_inverse(self):
         """Return S = C^-1 on the pattern of C: same indptr/indices as C, S[i, j] = (C^-1)[i, j]."""
         _, _, zx = self.selected_inverse_on_L()
-        data = zx[self._pattern.c_pos]
-        if self._map is not None:
-            given = np.empty_like(data)
-            given[self._map] = data
-            data = given
         indptr, indices = self._given
-        return sp.csc_matrix((data, indices.copy(), indptr.copy()), shape=self._C.shape)
+        return sp.csc_matrix((zx[self._pattern.c_pos], indices.copy(), indptr.copy()), shape=self._C.shape)
 
     def diag_inverse(self):
         """Return the diagonal of C^-1 (from the selected inverse)."""
