@@ -202,7 +202,7 @@ def bench_ssgblup(n: int, n_genotyped: int, core: int | None, m: int, seed: int,
     print(f"QC:\n{mats.qc}\nH^-1: {rel.Kinv.shape[0]:,} rows, {rel.Kinv.nnz:,} nonzeros; genomic setup {setup:.1f} s")
     with ph.phase("model (design + MME pattern)"):
         model = hd.Model("y ~ hy + (1|id)", data, relationships={"id": ss})
-        model.pattern
+        print(f"MME pattern: {model.pattern.pattern.nnz:,} nonzeros")
     var = truth["variances"]
     iterations = []
     if reml:
@@ -229,7 +229,8 @@ def bench_ssgblup(n: int, n_genotyped: int, core: int | None, m: int, seed: int,
     print(f"total: {ph.total():.1f} s; without the simulation {ph.total() - ph.rows[0]['seconds']:.1f} s")
     extra = {}
     if reml:
-        extra = dict(load_average=list(__import__("os").getloadavg()), iterations=iterations, n_iter=int(r.n_iter), converged=bool(r.converged),
+        extra = dict(load_average=list(os.getloadavg()), iterations=iterations, n_iter=int(r.n_iter),
+                     converged=bool(r.converged),
                      estimates=r.variance_components["estimate"].tolist(), loglik=float(r.loglik),
                      n_factorizations=int(obj.n_factorizations), nnz_L=int(obj.nnz_L),
                      total_without_simulation=ph.total() - ph.rows[0]["seconds"])

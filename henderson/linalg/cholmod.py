@@ -231,7 +231,8 @@ class Factor:
                 raise RuntimeError("the pattern of L changed between factorizations")
             Lx = np.ascontiguousarray(L.data, dtype=np.float64)
             del L
-            self._zx = _selinv.selected_inverse_values(pat.Lp, pat.Li, Lx, pat.sup, dense_threads=dense_threads(pat.Lp.size - 1 - int(pat.sup[-2])))
+            last = pat.Lp.size - 1 - int(pat.sup[-2])   # columns of the last supernode (dpotri when wide)
+            self._zx = _selinv.selected_inverse_values(pat.Lp, pat.Li, Lx, pat.sup, dense_threads=dense_threads(last))
         pat = self._pattern
         return pat.Lp, pat.Li, self._zx
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from henderson.formula import fixed
 from henderson.formula.fixed import aliased_columns
 from henderson.formula.rank import aliased_columns_sparse
 
@@ -84,3 +85,13 @@ def test_dispatch_to_sparse_above_3000_columns(monkeypatch):
     monkeypatch.setattr(rank, "aliased_columns_sparse", lambda X, tol: calls.append(X.shape) or np.zeros(0, int))
     aliased_columns(sp.identity(3001, format="csc"))
     assert calls == [(3001, 3001)]
+
+
+def test_full_rank_gram_by_one_cholesky_agrees_with_the_greedy_elimination(monkeypatch):
+    rng = np.random.default_rng(5)
+    levels = rng.integers(0, 40, 400)
+    X = sp.csc_matrix(np.column_stack([np.ones(400), levels[:, None] == np.arange(1, 40), rng.normal(size=400)]))
+    dependent = sp.hstack([X, X[:, [0]] - X[:, [1]]], format="csc")     # last column aliased
+    fast = [fixed.aliased_columns(M) for M in (X, dependent)]
+    monkeypatch.setattr(fixed, "_full_rank", lambda *a: False)          # the greedy elimination alone
+    assert [list(a) for a in fast] == [list(fixed.aliased_columns(M)) for M in (X, dependent)] == [[], [41]]
