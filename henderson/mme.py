@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from .covariance import VarianceModel, VarianceParams
 from .formula import Design
 from .residual.kernels import cross_values, local_blocks
+from .sparse_union import union_with_positions
 
 
 def _ones_like(M: sp.spmatrix) -> sp.csc_matrix:
@@ -60,13 +61,27 @@ def _diagonal_positions(M: sp.csc_matrix) -> np.ndarray:
 
 
 def _kron_block(Kinv: sp.csc_matrix | None, m: int, a: int, b: int, size: int, offset: int) -> sp.csc_matrix:
-    """K^-1 (or I) placed at block (a, b) of a term whose columns start at ``offset``."""
-    K = sp.identity(m, format="coo") if Kinv is None else sp.coo_matrix(Kinv)
-    rows = K.row + offset + a * m
-    cols = K.col + offset + b * m
-    M = sp.csc_matrix((K.data.astype(float), (rows, cols)), shape=(size, size))
-    M.sort_indices()
+    """K^-1 (or I) placed at block (a, b) of a term whose columns start at ``offset`` (CSC built directly:
+    K^-1's columns shifted, no triplet copy of a large K^-1)."""
+    K = sp.identity(m, format="csc") if Kinv is None else sp.csc_matrix(Kinv)
+    K.sum_duplicates()   # sorted rows
+    first = offset + b * m
+    nnz = K.nnz
+    itype = np.int32 if size < 2**31 and nnz < 2**31 else np.int64
+    indptr = np.concatenate([np.zeros(first, dtype=itype), np.asarray(K.indptr, dtype=itype),
+                             np.full(size - first - m, nnz, dtype=itype)])
+    indices = np.asarray(K.indices, dtype=itype) + itype(offset + a * m)
+    M = sp.csc_matrix((np.asarray(K.data, dtype=float), indices, indptr), shape=(size, size))
+    M.has_sorted_indices = True
     return M
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view (K^-1's values are shared with the relationship, not copied: 10^8 of them in
+    single-step's dense block)."""
+    v = values.view()
+    v.flags.writeable = False
+    return v
 
 
 @dataclass(frozen=True)
@@ -275,22 +290,22 @@ def build_pattern(design: Design, vm: VarianceModel) -> MMEPattern:
             for b in range(t.q):
                 blocks.append((k, a, b, _kron_block(t.Kinv, t.m, a, b, size, pos)))
         pos += t.q * t.m
-    union = _ones_like(WtW)
+    WtW.sum_duplicates()
+    mats = [WtW]
     if vm.residual.structured:   # W'R^-1 W fills in within the residual's groups: |W|'B|W|, no cancellation
         A = abs(W)
-        union = union + _ones_like(sp.csc_matrix(A.T @ vm.residual.layout.block_pattern() @ A))
+        mats.append(sp.csc_matrix(A.T @ vm.residual.layout.block_pattern() @ A))
     stored_diag = np.zeros(size, dtype=bool)
     stored_diag[_diagonal_positions(WtW) >= 0] = True
-    for k, a, b, M in blocks:
-        if vm.terms[k].Kinv is None and a == b and stored_diag[M.indices].all():
-            continue  # an identity block on a diagonal W'W already stores
-        union = union + _ones_like(M)
-    union = sp.csc_matrix(union)
-    union.sort_indices()
-    union.data = np.zeros_like(union.data)
+    merged = [i for i, (k, a, b, M) in enumerate(blocks)
+              if not (vm.terms[k].Kinv is None and a == b and stored_diag[M.indices].all())]
+    # (an identity block on a diagonal W'W already stores adds nothing to the pattern)
+    union, found = union_with_positions(mats + [blocks[i][3] for i in merged])
+    where = dict(zip(merged, found[len(mats):]))
     wtw = np.zeros(union.nnz)
-    wtw[positions_in(union, WtW)] = WtW.data
-    slots = tuple(GSlot(k, a, b, positions_in(union, M), M.data.copy()) for k, a, b, M in blocks)
+    wtw[found[0]] = WtW.data
+    slots = tuple(GSlot(k, a, b, where[i] if i in where else positions_in(union, M), _read_only(M.data))
+                  for i, (k, a, b, M) in enumerate(blocks))
     ones = constant_combination(design.X) if design.p else None
     centre = 0.0 if ones is None else centre_value(design.y)
     yc = design.y - centre

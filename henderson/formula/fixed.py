@@ -6,6 +6,7 @@ R does; column names follow R (``(Intercept)``, ``VMarvellous``,
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import warnings
@@ -17,6 +18,7 @@ from formulaic import Formula, model_matrix
 from scipy.linalg import lapack
 
 from ..errors import AliasedColumnsWarning, DesignError
+from ..linalg.blas_threads import blas_threads, dense_threads
 from .factors import big_factors, sorted_levels, treatment_block
 
 _LEVEL = re.compile(r"\[(?:T\.)?([^\]]*)\]")
@@ -187,7 +189,9 @@ def _full_rank(A: np.ndarray, d: np.ndarray, eps: float) -> bool:
     where the order of the sums might decide, are left to the greedy elimination."""
     if A.shape[0] == 0 or np.any(d <= 0):
         return False
-    L, info = lapack.dpotrf(A, lower=1, clean=0)
+    threads = dense_threads(A.shape[0])
+    with contextlib.nullcontext() if threads is None else blas_threads(threads):
+        L, info = lapack.dpotrf(A, lower=1, clean=0)
     return info == 0 and bool(np.min(np.diag(L)) ** 2 > 100.0 * eps)
 
 
