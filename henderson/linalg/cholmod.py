@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from sksparse import cholmod as _cholmod
 
 from henderson.errors import NotPositiveDefiniteError
+from henderson.jitnotice import njit
 from henderson.linalg import selinv as _selinv
 from henderson.linalg.blas_threads import dense_threads
 from henderson.linalg.ordering import dense_columns, dense_last_order
@@ -38,13 +39,43 @@ def amd_permutation(C) -> np.ndarray:
     return np.asarray(_cholmod.analyze(C, mode="simplicial", ordering_method="amd").P(), dtype=np.int64)
 
 
+@njit(cache=True)
+def _symmetric_permutation(Cp, Ci, q, pinv, Mp, Mi, data_map):
+    """The pattern of M = C[q][:, q] for a C of symmetric pattern, rows sorted without a sort: columns are
+    visited in the new order and each entry (i, j) goes to column pinv[i] of M as row pinv[j] (M's
+    transpose, filled row by row, which is M itself), with data_map[p] its position in C."""
+    n = q.size
+    for j in range(n):
+        for p in range(Cp[j], Cp[j + 1]):
+            Mp[pinv[Ci[p]] + 1] += 1
+    for k in range(n):
+        Mp[k + 1] += Mp[k]
+    fill = Mp[:-1].copy()
+    for k in range(n):
+        j = q[k]
+        for p in range(Cp[j], Cp[j + 1]):
+            c = pinv[Ci[p]]
+            w = fill[c]
+            Mi[w] = k
+            data_map[w] = p
+            fill[c] = w + 1
+
+
 def _permuted(C, q):
-    """(C[q][:, q] as a sorted csc matrix, map) with C[q][:, q].data == C.data[map]."""
-    tags = sp.csc_matrix((np.arange(C.nnz, dtype=np.float64), C.indices, C.indptr), shape=C.shape)
-    M = sp.csc_matrix(tags[q][:, q])
-    M.sort_indices()
-    data_map = M.data.astype(np.int64)
-    M.data = np.asarray(C.data, dtype=np.float64)[data_map]
+    """(C[q][:, q] as a sorted csc matrix, map) with C[q][:, q].data == C.data[map], for C of symmetric
+    pattern and values (the MME): an entry of M may take its value from the mirror entry of C. Indices and
+    map are int32 when C allows (single-step's 10^8 entries: no float tags, no row and column copies)."""
+    n = C.shape[0]
+    q = np.asarray(q, dtype=np.int64)
+    pinv = np.empty(n, dtype=np.int64)
+    pinv[q] = np.arange(n)
+    itype = np.int32 if C.nnz < 2**31 - 1 else np.int64
+    Mp = np.zeros(n + 1, dtype=np.int64)
+    Mi = np.empty(C.nnz, dtype=itype)
+    data_map = np.empty(C.nnz, dtype=itype)
+    _symmetric_permutation(C.indptr, C.indices, q, pinv, Mp, Mi, data_map)
+    M = sp.csc_matrix((np.asarray(C.data, dtype=np.float64)[data_map], Mi, Mp.astype(itype)), shape=C.shape)
+    M.has_sorted_indices = True
     return M, data_map
 
 
