@@ -2,7 +2,7 @@
 
     cli, io, simulate, datasets, demo > model > fitted > inference > results > reml > mme > covariance
     > relationships, genomic > formula, pedigree > linalg > ids, sorting, jitnotice, aot, aot_build, errors, options,
-    distributions, structures
+    distributions, structures, sparse_union
 
 Imports are read from the source with ast, including those inside functions (lazy imports count).
 """
@@ -17,7 +17,8 @@ import henderson
 
 ROOT = Path(henderson.__file__).parent
 LAYERS = [
-    {"errors", "options", "ids", "jitnotice", "aot", "aot_build", "sorting", "distributions", "structures"},
+    {"errors", "options", "ids", "jitnotice", "aot", "aot_build", "sorting", "sparse_union", "distributions",
+     "structures"},
     {"linalg"},
     {"formula", "pedigree"},
     {"relationships", "genomic"},   # genomic builds Relationship values (GBLUP, SingleStep, ParentGroups)
