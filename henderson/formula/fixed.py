@@ -6,7 +6,6 @@ R does; column names follow R (``(Intercept)``, ``VMarvellous``,
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
 import warnings
@@ -18,7 +17,7 @@ from formulaic import Formula, model_matrix
 from scipy.linalg import lapack
 
 from ..errors import AliasedColumnsWarning, DesignError
-from ..linalg.blas_threads import blas_threads, dense_threads
+from ..linalg.blas_threads import blas_threads, requested_threads
 from .factors import big_factors, sorted_levels, treatment_block
 
 _LEVEL = re.compile(r"\[(?:T\.)?([^\]]*)\]")
@@ -189,8 +188,7 @@ def _full_rank(A: np.ndarray, d: np.ndarray, eps: float) -> bool:
     where the order of the sums might decide, are left to the greedy elimination."""
     if A.shape[0] == 0 or np.any(d <= 0):
         return False
-    threads = dense_threads(A.shape[0])
-    with contextlib.nullcontext() if threads is None else blas_threads(threads):
+    with blas_threads(requested_threads(1)):   # p <= 3000: OpenBLAS's threads only spin on a shared machine
         L, info = lapack.dpotrf(A, lower=1, clean=0)
     return info == 0 and bool(np.min(np.diag(L)) ** 2 > 100.0 * eps)
 

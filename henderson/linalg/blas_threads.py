@@ -69,16 +69,6 @@ def requested_threads(default: int = 1) -> int:
     return default
 
 
-ONE_THREAD_UP_TO = 2_000  # dense LAPACK work on up to this many columns: one BLAS thread unless the user asks more
-
-
-def dense_threads(n: int) -> int | None:
-    """BLAS threads for LAPACK on a dense n x n block: requested_threads(1) up to ONE_THREAD_UP_TO columns
-    (OpenBLAS's threads spin against the other pools on small blocks of a shared 2-core machine: see
-    henderson.linalg.blocked), None (OpenBLAS's own count) for larger blocks, where they pay."""
-    return requested_threads(1) if n <= ONE_THREAD_UP_TO else None
-
-
 @contextlib.contextmanager
 def blas_threads(n):
     """Run the block with every loaded OpenBLAS limited to n threads, then restore the counts."""

@@ -28,7 +28,7 @@ import scipy.linalg.lapack as _lapack
 import scipy.sparse as sp
 
 from henderson.errors import NotPositiveDefiniteError
-from henderson.linalg.blas_threads import ONE_THREAD_UP_TO, blas_threads, dense_threads  # noqa: F401 (ONE_THREAD_UP_TO: re-exported)
+from henderson.linalg.blas_threads import blas_threads, requested_threads
 from henderson.linalg.blocked_numeric import (backward, eliminate, eliminate_dense, forward, inverse_blocks,
                                               inverse_blocks_dense, level_factors, symmetrize_upper)
 from henderson.linalg.blocked_symbolic import coupling, schur_counts, schur_pattern, transpose, upper_coupling
@@ -38,6 +38,7 @@ MAX_SCHUR_NNZ = 150_000_000  # entries of a sparse Schur complement's pattern be
 MAX_DENSE = 12_000           # columns of the Schur complement up to which it may be stored dense (1.15 GB)
 DENSE_ALWAYS = 300           # ... always dense up to this many columns
 DENSE_FILL = 0.05            # ... else dense when this share of its entries is in the pattern
+ONE_THREAD_UP_TO = 2_000     # dense S up to this many columns: LAPACK on one BLAS thread unless the user asks more
 
 
 class _DenseSchur:
@@ -59,7 +60,7 @@ class _DenseSchur:
         self.nnz_L = n * (n + 1) // 2
         self.perm = np.arange(n)
         self._Lf = None
-        self.threads = dense_threads(n)
+        self.threads = requested_threads(1) if n <= ONE_THREAD_UP_TO else None
 
     def _blas(self):
         """The BLAS thread setting of the LAPACK calls on S (a context manager)."""

@@ -16,7 +16,7 @@ from sksparse import cholmod as _cholmod
 from henderson.errors import NotPositiveDefiniteError
 from henderson.jitnotice import njit
 from henderson.linalg import selinv as _selinv
-from henderson.linalg.blas_threads import dense_threads
+from henderson.linalg.blas_threads import requested_threads
 from henderson.linalg.ordering import dense_columns, dense_last_order
 
 ORDERINGS = ("amd", "metis", "best", "natural", "dense-last")
@@ -262,8 +262,9 @@ class Factor:
                 raise RuntimeError("the pattern of L changed between factorizations")
             Lx = np.ascontiguousarray(L.data, dtype=np.float64)
             del L
-            last = pat.Lp.size - 1 - int(pat.sup[-2])   # columns of the last supernode (dpotri when wide)
-            self._zx = _selinv.selected_inverse_values(pat.Lp, pat.Li, Lx, pat.sup, dense_threads=dense_threads(last))
+            # dpotri on a wide last supernode: one BLAS thread unless the user asks more (OPENBLAS_NUM_THREADS):
+            # on the shared 2-core machine OpenBLAS's two threads made it 1.8x slower, not faster (load 5)
+            self._zx = _selinv.selected_inverse_values(pat.Lp, pat.Li, Lx, pat.sup, dense_threads=requested_threads(1))
         pat = self._pattern
         return pat.Lp, pat.Li, self._zx
 

@@ -409,7 +409,8 @@ def selected_inverse_values(Lp, Li, Lx, sup, max_cols=256, dense_threads=None):
     As takahashi(Lp, Li, Lx, sup, max_cols), but a last supernode wider than max_cols (a dense
     block with nothing below it: Z there is (L_SS L_SS')^-1) goes to LAPACK's dpotri, with
     ``dense_threads`` BLAS threads (None: OpenBLAS's own count); the sweep over the other supernodes
-    runs on one BLAS thread (henderson.linalg.blas_threads). The dense block of single-step's
+    runs on one BLAS thread (henderson.linalg.blas_threads: OpenBLAS's threads on its many mid-sized
+    products spin against each other). The dense block of single-step's
     genotyped animals is that last supernode: dpotri does its 2 n^3 / 3 flops at the BLAS rate.
     """
     f = int(sup[-2])
