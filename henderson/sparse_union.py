@@ -53,7 +53,8 @@ def _canonical(M) -> sp.csc_matrix:
 
 def union_with_positions(mats: list) -> tuple[sp.csc_matrix, list[np.ndarray]]:
     """(U, [pos_k]): U the union of the patterns of the same-shape sparse matrices ``mats`` (CSC, sorted,
-    zero values), pos_k[i] the index into U.data of the i-th stored entry of mats[k] (sorted CSC order)."""
+    zero values), pos_k[i] the index into U.data of the i-th stored entry of mats[k] (sorted CSC order; the
+    index type of U)."""
     mats = [_canonical(M) for M in mats]
     n_rows, n_cols = mats[0].shape
     Up = np.asarray(mats[0].indptr, dtype=np.int64)
@@ -73,4 +74,4 @@ def union_with_positions(mats: list) -> tuple[sp.csc_matrix, list[np.ndarray]]:
     itype = np.int32 if Ui.size < 2**31 and n_rows < 2**31 else np.int64
     U = sp.csc_matrix((np.zeros(Ui.size), Ui.astype(itype), Up.astype(itype)), shape=(n_rows, n_cols))
     U.has_sorted_indices = True
-    return U, positions
+    return U, [p.astype(itype) for p in positions]   # int32 when U allows: half the memory of 10^8 positions
