@@ -33,9 +33,15 @@ class TermCovariance:
     name: str
     effects: tuple[str, ...]
     m: int
-    Kinv: sp.csc_matrix | None  # None: K = I
+    kinv: object                # K^-1 (sparse), a function building it on first read of Kinv, or None: K = I
     logdet_K: float             # log|K|, 0 for the identity
     structure: str = "us"       # henderson.structures.STRUCTURES
+
+    @cached_property
+    def Kinv(self) -> sp.csc_matrix | None:
+        """K^-1 (None: K = I); a lazy relationship (hd.SingleStep's H^-1) is built here, on first read:
+        the direct solver and REML read it, PCG does not."""
+        return self.kinv() if callable(self.kinv) else self.kinv
 
     @property
     def q(self) -> int:

@@ -118,7 +118,8 @@ class Model:
     def _term_cov(self, term) -> TermCovariance:
         r = self.relationships.get(term.name)
         return TermCovariance(name=term.name, effects=term.effects, m=term.m,
-                              Kinv=None if r is None else r.Kinv, logdet_K=0.0 if r is None else r.logdet_K,
+                              kinv=None if r is None else r.kinv_source(),
+                              logdet_K=0.0 if r is None else r.logdet_K,
                               structure=term.structure)
 
     @staticmethod

@@ -2,8 +2,6 @@
 with a ``relationship(levels)`` method returning a Relationship (hd.GBLUP, hd.SingleStep)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -13,14 +11,39 @@ from .linalg import Factor
 from .pedigree import Pedigree
 
 
-@dataclass(frozen=True)
 class Relationship:
-    """K^-1 over ``ids`` with log|K|; ``pedigree`` is kept when K = A (for inbreeding and reliabilities)."""
+    """K^-1 over ``ids`` with log|K|; ``pedigree`` is kept when K = A (for inbreeding and reliabilities).
 
-    Kinv: sp.csc_matrix
-    ids: pd.Index
-    logdet_K: float
-    pedigree: Pedigree | None = None
+    ``operator``: K^-1 as an operator (``apply(X)``, ``diagonal()``) for PCG without the stored matrix;
+    ``build``: a function making the sparse K^-1 on first read of ``Kinv`` (given instead of Kinv: a lazy
+    relationship, hd.SingleStep's H^-1 with its dense genotyped block, built only if a solver reads it).
+    """
+
+    def __init__(self, Kinv: sp.csc_matrix | None = None, ids: pd.Index | None = None, logdet_K: float = 0.0,
+                 pedigree: Pedigree | None = None, operator=None, build=None):
+        if (Kinv is None) == (build is None):
+            raise ValueError("Relationship takes either Kinv or build")
+        self._Kinv, self._build = Kinv, build
+        self.ids, self.logdet_K, self.pedigree, self.operator = ids, logdet_K, pedigree, operator
+
+    @property
+    def Kinv(self) -> sp.csc_matrix:
+        """The sparse K^-1 (built on first read when lazy)."""
+        if self._Kinv is None:
+            self._Kinv = self._build()
+        return self._Kinv
+
+    @property
+    def stored(self) -> bool:
+        """Whether the sparse K^-1 exists (False for a lazy relationship not read yet)."""
+        return self._Kinv is not None
+
+    def kinv_source(self):
+        """K^-1, or for a lazy relationship not yet built, the function that reads it (TermCovariance)."""
+        return self._Kinv if self._Kinv is not None else (lambda: self.Kinv)
+
+    def __repr__(self) -> str:
+        return f"Relationship({len(self.ids)} levels, logdet_K={self.logdet_K:.6g}, stored={self.stored})"
 
 
 def _sparse_logdet(Kinv: sp.csc_matrix, name: str) -> float:
@@ -94,7 +117,8 @@ def joined(relationships: dict[str, Relationship], joint) -> dict[str, Relations
             continue
         first = rels[0]
         for p, r in zip(parts, rels):
-            if r is None or first is None or not r.ids.equals(first.ids) or (r.Kinv != first.Kinv).nnz:
+            if r is None or first is None or not r.ids.equals(first.ids) or \
+                    (r is not first and (r.Kinv != first.Kinv).nnz):
                 raise DesignError(f"correlated terms {list(parts)} need the same relationship matrix; "
                                   f"{p!r} has {'none' if r is None else 'a different one'}")
         for p in parts:

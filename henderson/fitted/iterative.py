@@ -38,6 +38,8 @@ class PCGSolution:
 def _kinv_operator(relationship):
     if relationship is None:
         return None
+    if relationship.operator is not None:      # hd.SingleStep: H^-1 without its stored dense block
+        return relationship.operator
     if relationship.pedigree is not None:
         return AinverseOperator.from_pedigree(relationship.pedigree)
     return SparseKinv(relationship.Kinv)

@@ -85,37 +85,83 @@ def _colleau(sire: np.ndarray, dam: np.ndarray, d: np.ndarray, X: np.ndarray) ->
             X[i, c] = v
 
 
+def add_a22_columns(blocks: PrunedBlocks, cols: np.ndarray, out: np.ndarray, weight: float = 1.0,
+                    rows: np.ndarray | None = None, scratch: int = 2**26) -> None:
+    """out[i, j] += weight A22[rows[i], cols[j]] (genotype positions; rows default: all, in order) by
+    Colleau's products with the pruned pedigree, over blocks of columns of at most ``scratch`` doubles."""
+    ped = blocks.ped
+    g = blocks.g if rows is None else blocks.g[rows]
+    width = int(max(8, min(COLUMNS, scratch // max(ped.n, 1))))
+    for start in range(0, cols.size, width):
+        pc = blocks.g[cols[start:start + width]]
+        X = np.zeros((ped.n, pc.size))
+        X[pc, np.arange(pc.size)] = 1.0
+        _colleau(ped.sire, ped.dam, ped.dii, X)
+        out[:, start:start + pc.size] += weight * X[g]
+
+
 def a22(blocks: PrunedBlocks) -> np.ndarray:
     """Dense A22 (genotype order) by Colleau's products A E_2 with the pruned pedigree, in blocks of columns."""
-    ped, g = blocks.ped, blocks.g
-    out = np.empty((g.size, g.size))
-    for start in range(0, g.size, COLUMNS):
-        cols = g[start:start + COLUMNS]
-        X = np.zeros((ped.n, cols.size))
-        X[cols, np.arange(cols.size)] = 1.0
-        _colleau(ped.sire, ped.dam, ped.dii, X)
-        out[:, start:start + cols.size] = X[g]
+    out = np.zeros((blocks.g.size, blocks.g.size))
+    add_a22_columns(blocks, np.arange(blocks.g.size), out)
     return (out + out.T) / 2.0
+
+
+def a22_diagonal_and_sum(blocks: PrunedBlocks) -> tuple[np.ndarray, float]:
+    """(diag A22 = 1 + F of the genotyped, 1'A22 1 by one Colleau product)."""
+    ped, g = blocks.ped, blocks.g
+    x = np.zeros((ped.n, 1))
+    x[g, 0] = 1.0
+    _colleau(ped.sire, ped.dam, ped.dii, x)
+    return 1.0 + ped.inbreeding.to_numpy()[g], float(x[g, 0].sum())
+
+
+class A22Inverse:
+    """A22^-1 as an operator: ``apply(X)`` = A^22 X - A^21 (A^11)^-1 A^12 X (X in genotype order) with one
+    sparse Cholesky factorization of A^11 of the pruned pedigree; ``logdet`` = log|A22| (|A^-1| = |A^11|
+    |A22^-1|); ``dense()`` = A22^-1; ``diagonal_bound()`` = diag(A^22) >= diag(A22^-1)."""
+
+    def __init__(self, blocks: PrunedBlocks):
+        A, g, o = blocks.Ainv, blocks.g, blocks.other
+        self.A22 = sp.csr_matrix(A[g][:, g])
+        self.factor = None
+        self.logdet = float(blocks.logdet_a)
+        if o.size:
+            self.A12 = sp.csr_matrix(A[o][:, g])
+            self.A21 = sp.csr_matrix(self.A12.T)
+            self.factor = _factor(A[o][:, o])
+            self.logdet += self.factor.logdet()
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """A22^-1 X for X of shape (n2,) or (n2, k)."""
+        out = self.A22 @ X
+        if self.factor is not None:
+            out -= self.A21 @ self.factor.solve(self.A12 @ X)
+        return out
+
+    def diagonal_bound(self) -> np.ndarray:
+        """diag(A^22), an upper bound of diag(A22^-1) (exact where no genotyped animal has a relative
+        outside the genotyped in A^-1): the exact diagonal needs a selected inverse of A^11."""
+        return self.A22.diagonal()
+
+    def dense(self) -> np.ndarray:
+        """A22^-1 dense, from the factor of A^11 (only the columns of A^12 with non-zeros take part)."""
+        out = self.A22.toarray()
+        if self.factor is None:
+            return out
+        A12 = sp.csc_matrix(self.A12)
+        touched = np.flatnonzero(np.diff(A12.indptr) > 0)   # genotyped with non-genotyped relatives in A^-1
+        A12t = A12[:, touched]
+        A21t = sp.csr_matrix(A12t.T)
+        S = np.empty((touched.size, touched.size))
+        for start in range(0, touched.size, COLUMNS):
+            stop = min(start + COLUMNS, touched.size)
+            S[:, start:stop] = A21t @ self.factor.solve(A12t[:, start:stop].toarray())
+        out[np.ix_(touched, touched)] -= (S + S.T) / 2.0
+        return out
 
 
 def a22_inverse(blocks: PrunedBlocks) -> tuple[np.ndarray, float]:
     """(A22^-1 dense in genotype order, log|A22|) by the Schur complement of A^11 in A^-1."""
-    A = blocks.Ainv
-    g, o = blocks.g, blocks.other
-    A22inv = A[g][:, g].toarray()
-    if o.size == 0:
-        return A22inv, float(blocks.logdet_a)
-    A11 = A[o][:, o]
-    A12 = sp.csc_matrix(A[o][:, g])
-    f = _factor(A11)
-    touched = np.flatnonzero(np.diff(A12.indptr) > 0)   # genotyped animals with non-genotyped relatives in A^-1
-    A12t = A12[:, touched]
-    A21t = sp.csr_matrix(A12t.T)
-    S = np.empty((touched.size, touched.size))
-    for start in range(0, touched.size, COLUMNS):
-        stop = min(start + COLUMNS, touched.size)
-        X = f.solve(A12t[:, start:stop].toarray())
-        S[:, start:stop] = A21t @ X
-    A22inv[np.ix_(touched, touched)] -= (S + S.T) / 2.0
-    logdet_a22 = blocks.logdet_a + f.logdet()   # |A^-1| = |A^11| |A22^-1|
-    return A22inv, float(logdet_a22)
+    op = A22Inverse(blocks)
+    return op.dense(), op.logdet

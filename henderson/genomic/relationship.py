@@ -9,6 +9,7 @@ an optional ridge added to the diagonal, and optional tuning to A22; its inverse
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +22,37 @@ from ..pedigree import Pedigree
 from ..relationships import Relationship
 from . import grm, pedblocks
 from .genotypes import Genotypes, from_frame
+from .apy import apy_factors
+from .hoperator import DenseGinverse, HinverseOperator
 from .inverse import apy_inverse, cholesky_inverse, choose_core
 from .qc import QCReport, quality_control
+
+_UNUSED = object()  # no model has used the relationship yet
+DENSE_ARRAYS = 4    # n_g x n_g doubles at the peak of matrices(): G (and its float32 product), A22, Gw^-1
+STORED_ARRAYS = 7   # ... and of the stored H^-1: those, A22^-1, Gw^-1 - A22^-1, its CSC copy (12 bytes an entry)
+
+
+def available_bytes() -> int:
+    """Memory available to this process (MemAvailable of /proc/meminfo; total physical memory elsewhere)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(n: int, arrays: int, what: str) -> None:
+    """DesignError if ``arrays`` dense n x n double arrays exceed the available memory."""
+    need, have = arrays * 8.0 * n * n, available_bytes()
+    if need > have:
+        raise DesignError(f"{what} needs dense {n:,} x {n:,} blocks of the {n:,} genotyped animals, about "
+                          f"{need / 2**30:.1f} GiB, and {have / 2**30:.1f} GiB is available: use APY "
+                          f"(apy_core=, e.g. 10,000 core animals) and solve(variances, solver='pcg'), which applies "
+                          f"H^-1 from the APY factors without forming these blocks")
+
 
 SINGULAR_HINT = (": G is singular (fewer informative SNPs than animals, or identical genotypes); "
                  "blend it with A22, e.g. blend=0.05 (BLUPF90's AlphaBeta 0.95 0.05), or give ridge=")
@@ -53,7 +83,7 @@ class _GenomicBase:
             raise DesignError("pedigree must be a Pedigree (hd.read_pedigree or hd.Pedigree.from_frame), "
                               f"got {type(pedigree).__name__}")
         self._built: dict = {}
-        self._last: GenomicMatrices | None = None
+        self._last_ped = _UNUSED
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(blend={self.blend}, method={self.method}, tune={self.tune}, "
@@ -62,18 +92,27 @@ class _GenomicBase:
     def _genotypes(self) -> Genotypes:
         return from_frame(self.genotypes)
 
+    def _prepared(self, pedigree: Pedigree | None):
+        """(genotypes after QC, QC report, pruned pedigree blocks or None, allele frequencies), once per pedigree."""
+        key = ("prep", id(pedigree))
+        if key not in self._built:
+            geno = self._genotypes()
+            report = None
+            if self.qc:
+                geno, report = quality_control(geno, pedigree)
+            blocks = pedblocks.pruned_blocks(pedigree, geno.ids) if pedigree is not None else None
+            freq = grm.allele_frequencies(geno) if self.freq is None else self._given_freq(geno)
+            self._built[key] = (geno, report, blocks, freq, pedigree)   # the pedigree keeps its id from reuse
+        return self._built[key][:4]
+
     def matrices(self, pedigree: Pedigree | None) -> GenomicMatrices:
-        """Gw, its inverse and what led to them (computed once)."""
+        """Gw, its inverse and what led to them (computed once): dense n_g x n_g arrays."""
         key = id(pedigree)
+        self._last_ped = pedigree
         if key in self._built:
-            self._last = self._built[key][0]
-            return self._last
-        geno = self._genotypes()
-        report = None
-        if self.qc:
-            geno, report = quality_control(geno, pedigree)
-        blocks = pedblocks.pruned_blocks(pedigree, geno.ids) if pedigree is not None else None
-        freq = grm.allele_frequencies(geno) if self.freq is None else self._given_freq(geno)
+            return self._built[key]
+        geno, report, blocks, freq = self._prepared(pedigree)
+        check_memory(geno.n, DENSE_ARRAYS, "G, A22 and Gw^-1")
         G = grm.vanraden(geno, self.method, freq)
         A22 = pedblocks.a22(blocks) if blocks is not None and (self.blend > 0 or self.tune) else None
         Gw = grm.blend(G, A22, self.blend)
@@ -90,15 +129,15 @@ class _GenomicBase:
         else:
             Ginv, logdet = apy_inverse(Gw, self._core(geno), "G")
         out = GenomicMatrices(geno, report, freq, Gw, Ginv, logdet, A22, tuning)
-        self._built[key] = (out, blocks, pedigree)   # holding the pedigree keeps its id from being reused
-        self._last = out
+        self._built[key] = out
         return out
 
     def built(self) -> GenomicMatrices:
-        """The matrices of the last model this relationship entered (QC'd genotypes, Gw, Gw^-1...)."""
-        if self._last is None:
+        """The matrices of the last model this relationship entered (QC'd genotypes, Gw, Gw^-1...); built
+        here if that model used only the APY factors (single-step by PCG)."""
+        if self._last_ped is _UNUSED:
             raise DesignError(f"{type(self).__name__} has not been used in a Model yet")
-        return self._last
+        return self.matrices(self._last_ped)
 
     def _given_freq(self, geno: Genotypes) -> np.ndarray:
         """The user's allele frequencies (one per SNP of the input, or a Series by SNP) for the SNPs kept."""
@@ -117,12 +156,13 @@ class _GenomicBase:
         return pos
 
 
-@dataclass(frozen=True, eq=False)
 class GenomicRelationship(Relationship):
     """A Relationship built by ``source`` (the hd.GBLUP or hd.SingleStep), which keeps G, G^-1, the QC report
     and the genotypes: what SNP effects and reliabilities of a fitted model need (result.model)."""
 
-    source: object = None
+    def __init__(self, *args, source=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source = source
 
 
 def _dense_as_csc(M: np.ndarray) -> sp.csc_matrix:
@@ -176,24 +216,39 @@ class SingleStep(_GenomicBase):
         super().__init__(genotypes, pedigree, blend, method, freq, tune, ridge, apy_core, qc, seed)
 
     def relationship(self, levels=None) -> Relationship:
-        """H^-1 over the pedigree (pruned to the ancestors of ``levels`` and of the genotyped if given)."""
+        """H^-1 over the pedigree (pruned to the ancestors of ``levels`` and of the genotyped if given), lazy:
+        an operator for PCG (APY factors or dense Gw^-1, the factor of A^11) and the stored sparse H^-1,
+        with its dense genotyped block, built only when the direct solver or REML reads it."""
         if not isinstance(self.pedigree, Pedigree):
             raise DesignError("SingleStep needs a Pedigree (hd.read_pedigree or hd.Pedigree.from_frame)")
         ped = self.pedigree
         if levels is not None:
             geno_ids = self._genotypes().ids
             ped = ped.prune(np.concatenate([normalize_ids(levels), geno_ids]))
-        self.pedigree_used = ped   # the (pruned) pedigree of the last H^-1, for reliabilities
+        self.pedigree_used = self._last_ped = ped   # the (pruned) pedigree of the last H^-1, for reliabilities
         if ("H", id(ped)) in self._built:
             return self._built[("H", id(ped))]
-        m = self.matrices(ped)
-        blocks = self._built[id(ped)][1]
-        A22inv, logdet_a22 = pedblocks.a22_inverse(blocks)
-        Ainv, ids = ped.ainverse()
-        pos = pedblocks.genotyped_positions(ped, m.genotypes.ids)
-        Hinv = sp.csc_matrix(Ainv + _scattered(m.Ginv - A22inv, pos, ped.n))
-        Hinv.sort_indices()
-        logdet_H = m.logdet_G + float(ped.logdet_a()) - logdet_a22
-        out = GenomicRelationship(Kinv=Hinv, ids=pd.Index(ids), logdet_K=logdet_H, source=self)
-        self._built[("H", id(ped))] = out   # ped is held by the matrices entry of the same key
+        geno, _, blocks, freq = self._prepared(ped)
+        a22inv = pedblocks.A22Inverse(blocks)
+        if self.apy_core is None:
+            m = self.matrices(ped)
+            ginv, logdet_g = DenseGinverse(m.Ginv), m.logdet_G
+        else:
+            ginv = apy_factors(geno, freq, self.method, blocks, self._core(geno), self.blend, self.ridge, self.tune)
+            logdet_g = ginv.logdet
+        pos = pedblocks.genotyped_positions(ped, geno.ids)
+        logdet_H = logdet_g + float(ped.logdet_a()) - a22inv.logdet
+        out = GenomicRelationship(ids=pd.Index(ped.ids), logdet_K=logdet_H, source=self,
+                                  operator=HinverseOperator(ped, pos, ginv, a22inv),
+                                  build=lambda: self._stored_hinv(ped, pos, a22inv))
+        self._built[("H", id(ped))] = out   # ped is held by the prepared entry of the same pedigree
         return out
+
+    def _stored_hinv(self, ped: Pedigree, pos: np.ndarray, a22inv) -> sp.csc_matrix:
+        """The sparse H^-1 = A^-1 + [0 0; 0 Gw^-1 - A22^-1] with its dense genotyped block."""
+        check_memory(pos.size, STORED_ARRAYS, "the stored H^-1 (direct solver and REML)")
+        m = self.matrices(ped)
+        Ainv, _ = ped.ainverse()
+        Hinv = sp.csc_matrix(Ainv + _scattered(m.Ginv - a22inv.dense(), pos, ped.n))
+        Hinv.sort_indices()
+        return Hinv
