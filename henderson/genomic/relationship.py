@@ -21,8 +21,8 @@ from ..ids import normalize_ids
 from ..pedigree import Pedigree
 from ..relationships import Relationship
 from . import grm, pedblocks
-from .genotypes import Genotypes, from_frame
 from .apy import apy_factors
+from .genotypes import Genotypes, from_frame
 from .hoperator import DenseGinverse, HinverseOperator
 from .inverse import apy_inverse, cholesky_inverse, choose_core
 from .qc import QCReport, quality_control
