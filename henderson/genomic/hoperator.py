@@ -5,11 +5,15 @@
 A^-1 x by Henderson's rules over the pedigree (henderson.pedigree.aproduct), Gw^-1 x_g from the APY
 factors (henderson.genomic.apy) or a dense Gw^-1, A22^-1 x_g from the sparse factor of A^11
 (henderson.genomic.pedblocks.A22Inverse). Neither dense n_g x n_g block of the stored H^-1 is formed.
+The products run with one BLAS thread (OPENBLAS_NUM_THREADS to change): they are matrix-vector products
+bound by memory, alternating with CHOLMOD's solves, and the thread pools of numpy's and CHOLMOD's
+OpenBLAS spin against each other otherwise (henderson.linalg.blas_threads): 4x slower on 2 cores.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..linalg.blas_threads import blas_threads, requested_threads
 from ..pedigree.aproduct import AinverseOperator
 
 
@@ -42,7 +46,8 @@ class HinverseOperator:
         X = np.asarray(X, dtype=np.float64)
         out = self.ainv.apply(X)
         Xg = X[self.pos]
-        out[self.pos] += self.ginv.apply(Xg) - self.a22inv.apply(Xg)
+        with blas_threads(requested_threads(1)):
+            out[self.pos] += self.ginv.apply(Xg) - self.a22inv.apply(Xg)
         return out
 
     def diagonal(self) -> np.ndarray:

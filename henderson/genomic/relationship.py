@@ -92,8 +92,9 @@ class _GenomicBase:
     def _genotypes(self) -> Genotypes:
         return from_frame(self.genotypes)
 
-    def _prepared(self, pedigree: Pedigree | None):
-        """(genotypes after QC, QC report, pruned pedigree blocks or None, allele frequencies), once per pedigree."""
+    def prepared(self, pedigree: Pedigree | None):
+        """(genotypes after QC, QC report, pruned pedigree blocks or None, allele frequencies), computed once
+        per pedigree: the first step of matrices() and relationship()."""
         key = ("prep", id(pedigree))
         if key not in self._built:
             geno = self._genotypes()
@@ -111,7 +112,7 @@ class _GenomicBase:
         self._last_ped = pedigree
         if key in self._built:
             return self._built[key]
-        geno, report, blocks, freq = self._prepared(pedigree)
+        geno, report, blocks, freq = self.prepared(pedigree)
         check_memory(geno.n, DENSE_ARRAYS, "G, A22 and Gw^-1")
         G = grm.vanraden(geno, self.method, freq)
         A22 = pedblocks.a22(blocks) if blocks is not None and (self.blend > 0 or self.tune) else None
@@ -228,14 +229,9 @@ class SingleStep(_GenomicBase):
         self.pedigree_used = self._last_ped = ped   # the (pruned) pedigree of the last H^-1, for reliabilities
         if ("H", id(ped)) in self._built:
             return self._built[("H", id(ped))]
-        geno, _, blocks, freq = self._prepared(ped)
-        a22inv = pedblocks.A22Inverse(blocks)
-        if self.apy_core is None:
-            m = self.matrices(ped)
-            ginv, logdet_g = DenseGinverse(m.Ginv), m.logdet_G
-        else:
-            ginv = apy_factors(geno, freq, self.method, blocks, self._core(geno), self.blend, self.ridge, self.tune)
-            logdet_g = ginv.logdet
+        geno = self.prepared(ped)[0]
+        ginv, logdet_g = self.g_inverse(ped)
+        a22inv = self.a22_inverse(ped)
         pos = pedblocks.genotyped_positions(ped, geno.ids)
         logdet_H = logdet_g + float(ped.logdet_a()) - a22inv.logdet
         out = GenomicRelationship(ids=pd.Index(ped.ids), logdet_K=logdet_H, source=self,
@@ -243,6 +239,27 @@ class SingleStep(_GenomicBase):
                                   build=lambda: self._stored_hinv(ped, pos, a22inv))
         self._built[("H", id(ped))] = out   # ped is held by the prepared entry of the same pedigree
         return out
+
+    def g_inverse(self, ped: Pedigree):
+        """(Gw^-1 as an operator, log|Gw|) for H^-1 over ``ped`` (a step of relationship(), computed once):
+        the APY factors built without any n_g x n_g array, or the dense Gw^-1 of matrices()."""
+        key = ("Ginv", id(ped))
+        if key not in self._built:
+            if self.apy_core is None:
+                m = self.matrices(ped)
+                self._built[key] = (DenseGinverse(m.Ginv), m.logdet_G)
+            else:
+                geno, _, blocks, freq = self.prepared(ped)
+                f = apy_factors(geno, freq, self.method, blocks, self._core(geno), self.blend, self.ridge, self.tune)
+                self._built[key] = (f, f.logdet)
+        return self._built[key]
+
+    def a22_inverse(self, ped: Pedigree) -> pedblocks.A22Inverse:
+        """A22^-1 as an operator (sparse factor of A^11 of the pruned pedigree; a step of relationship())."""
+        key = ("A22inv", id(ped))
+        if key not in self._built:
+            self._built[key] = pedblocks.A22Inverse(self.prepared(ped)[2])
+        return self._built[key]
 
     def _stored_hinv(self, ped: Pedigree, pos: np.ndarray, a22inv) -> sp.csc_matrix:
         """The sparse H^-1 = A^-1 + [0 0; 0 Gw^-1 - A22^-1] with its dense genotyped block."""
