@@ -79,6 +79,16 @@ def _m0_f32(codes: np.ndarray) -> np.ndarray:
     return B
 
 
+def _m0_times(codes: np.ndarray, rows: np.ndarray, c: np.ndarray, block: int = 256) -> np.ndarray:
+    """M0[rows] c in double precision, a few rows at a time (no double copy of the rows)."""
+    out = np.empty(rows.size)
+    for r0 in range(0, rows.size, block):
+        B = codes[rows[r0:r0 + block]].astype(np.float64)
+        B[B < 0] = 0.0
+        out[r0:r0 + block] = B @ c
+    return out
+
+
 def columns(geno: Genotypes, cols: np.ndarray, p, method: int = 1, rows: np.ndarray | None = None) -> np.ndarray:
     """G[rows, cols] (rows default: every animal, in genotype order) from the genotypes, one block of
     ROWS animals at a time: memory len(rows) x len(cols) doubles plus the float32 genotypes of ``cols``."""
@@ -98,16 +108,15 @@ def columns(geno: Genotypes, cols: np.ndarray, p, method: int = 1, rows: np.ndar
     Yb = Y[cols]
     chunks = [slice(s, min(s + EXACT_SNPS_FLOAT32, geno.m)) for s in range(0, geno.m, EXACT_SNPS_FLOAT32)]
     Bb = [_m0_f32(geno.codes[cols, ch]) for ch in chunks]
-    const = (Yb @ c) + sum(B.astype(np.float64) @ c[ch] for B, ch in zip(Bb, chunks))   # y_b + s_b
+    const = (Yb @ c) + _m0_times(geno.codes, cols, c)   # y_b + s_b
     cc = float(c @ c)
     for r0 in range(0, rows.size, ROWS):
         r = rows[r0:r0 + ROWS]
         T = np.zeros((r.size, cols.size))
-        sa = np.zeros(r.size)
+        sa = _m0_times(geno.codes, r, c)
         for B, ch in zip(Bb, chunks):
             A = _m0_f32(geno.codes[r, ch])
             T += A @ B.T                     # float32 product, exact integers
-            sa += A.astype(np.float64) @ c[ch]
             if Yb.nnz:
                 T += (Yb[:, ch] @ A.T.astype(np.float64)).T
         Ya = Y[r]
