@@ -133,3 +133,12 @@ def test_direct_solver_refuses_blocks_beyond_memory_and_pcg_runs(population, mon
     assert m.solve(VAR, solver="pcg", tol=1e-20).converged
     with pytest.raises(DesignError, match="G, A22 and Gw\\^-1 needs dense"):
         hd.Model("y ~ 0 + hy + (1|id)", data, relationships={"id": hd.SingleStep(ped, geno, qc=False)})
+
+
+def test_snp_effects_after_pcg_equal_those_after_the_direct_solver(population):
+    _, ped, geno, data = population
+    ss = hd.SingleStep(ped, geno, blend=0.05, apy_core=12, qc=False)
+    m = hd.Model("y ~ 0 + hy + (1|id)", data, relationships={"id": ss})
+    a_pcg = hd.genomic.snp_effects(m.solve(VAR, solver="pcg", tol=1e-24), ss)   # built() makes Gw here
+    a_dir = hd.genomic.snp_effects(m.solve(VAR), ss)
+    np.testing.assert_allclose(a_pcg["effect"], a_dir["effect"], rtol=1e-7, atol=1e-9 * a_dir["effect"].abs().max())
