@@ -1,0 +1,78 @@
+"""Dense multi-trait mixed model equations at known covariances: the brute-force oracle of tests/multitrait.
+
+Traits k = 1..t on n record rows (Y[i, k] NaN: trait k not recorded on row i). Observations are stacked
+trait by trait; R of the stacked vector is R0[k, l] between traits k and l of the same row and 0 between
+rows, built and inverted whole (no per-pattern algebra). The animal term: trait k in ``animal_traits``
+has the columns Z (rows x animals) in block a = animal_traits.index(k) of u, with Var(u) = G0 (x) A,
+trait-major (u = [u_1; u_2; ...]). C = W'R^-1 W + diag(0, G^-1), W = [blockdiag(X_k) | Z blocks].
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from oracles import reml_m2ll
+
+
+@dataclass
+class DenseMME:
+    """The dense MME solved: BLUE per trait, BLUP and PEV (animals x traits with the term), C^-1, -2 l_REML."""
+
+    b: list
+    u: np.ndarray
+    pev: np.ndarray
+    vcov_b: np.ndarray
+    Cinv: np.ndarray
+    m2ll: float
+
+
+def stacked(Y, X_list, Z, animal_traits):
+    """(y, X, Zs, trait, row) of the observed entries stacked trait by trait."""
+    n, t = Y.shape
+    q, ta = Z.shape[1], len(animal_traits)
+    p = [X.shape[1] for X in X_list]
+    ys, Xs, Zs, trait, row = [], [], [], [], []
+    for k in range(t):
+        rows = np.flatnonzero(~np.isnan(Y[:, k]))
+        Xk = np.zeros((rows.size, sum(p)))
+        Xk[:, sum(p[:k]):sum(p[:k + 1])] = X_list[k][rows]
+        Zk = np.zeros((rows.size, q * ta))
+        if k in animal_traits:
+            a = animal_traits.index(k)
+            Zk[:, a * q:(a + 1) * q] = Z[rows]
+        ys.append(Y[rows, k])
+        Xs.append(Xk)
+        Zs.append(Zk)
+        trait.append(np.full(rows.size, k))
+        row.append(rows)
+    return (np.concatenate(ys), np.vstack(Xs), np.vstack(Zs), np.concatenate(trait), np.concatenate(row))
+
+
+def dense_mme(Y, X_list, Z, A, G0, R0, animal_traits=None):
+    """Solve the multi-trait MME densely (see the module docstring); X_k of full column rank."""
+    Y = np.asarray(Y, dtype=float)
+    t = Y.shape[1]
+    animal_traits = list(range(t)) if animal_traits is None else list(animal_traits)
+    y, X, Zs, trait, row = stacked(Y, X_list, Z, animal_traits)
+    R = np.asarray(R0, float)[np.ix_(trait, trait)] * (row[:, None] == row[None, :])
+    Ri = np.linalg.inv(R)
+    G = np.kron(np.asarray(G0, float), A)
+    W = np.hstack([X, Zs])
+    C = W.T @ Ri @ W
+    p = X.shape[1]
+    C[p:, p:] += np.linalg.inv(G)
+    sol = np.linalg.solve(C, W.T @ Ri @ y)
+    Cinv = np.linalg.inv(C)
+    q, ta = Z.shape[1], len(animal_traits)
+    cuts = np.cumsum([0] + [Xk.shape[1] for Xk in X_list])
+    b = [sol[cuts[k]:cuts[k + 1]] for k in range(t)]
+    u = sol[p:].reshape(ta, q).T
+    pev = np.diag(Cinv)[p:].reshape(ta, q).T
+    V = Zs @ G @ Zs.T + R
+    return DenseMME(b=b, u=u, pev=pev, vcov_b=Cinv[:p, :p], Cinv=Cinv, m2ll=reml_m2ll(y, X, V))
+
+
+def incidence(codes, levels):
+    """Rows x len(levels) 0/1 matrix of ``codes`` (each a member of ``levels``)."""
+    index = {v: j for j, v in enumerate(levels)}
+    M = np.zeros((len(codes), len(levels)))
+    M[np.arange(len(codes)), [index[c] for c in codes]] = 1.0
+    return M
