@@ -193,9 +193,131 @@ def test_permuted_traits_same_solution():
 
 
 def test_rows_with_every_trait_missing_change_nothing():
-    """Record rows with all traits missing are dropped: the solution is that of the data without them."""
+    """Record rows with all traits missing are dropped with a warning: the solution is that of the data
+    without them."""
     s = case_setup("two traits", 8)
     extra = s["data"].iloc[:3].copy()
     extra[s["traits"]] = np.nan
     data = pd.concat([s["data"], extra], ignore_index=True)
-    compare(fit_at_truth(s, data=data), s)
+    with pytest.warns(hd.errors.MissingDataWarning, match="3 row"):
+        r = fit_at_truth(s, data=data)
+    compare(r, s)
+
+
+def test_rows_in_another_order_same_solution():
+    s = case_setup("three traits", 9)
+    shuffled = s["data"].sample(frac=1.0, random_state=3)
+    compare(fit_at_truth(s, data=shuffled), s)
+
+
+def test_missing_covariate_drops_only_that_traits_record():
+    """x missing on a row: the record of the trait whose formula uses x is left out, the row's other
+    traits are kept (the oracle: that trait NaN on those rows)."""
+    s0 = case_setup("two traits", 12)
+    data = s0["data"].copy()
+    holes = data.index[data["y1"].notna() & data["y2"].notna()][:4]
+    data.loc[holes, "x"] = np.nan
+    Y = data[s0["traits"]].to_numpy(float, copy=True)
+    Y[holes, 1] = np.nan                                  # y2 ~ 1 + x: y2 is not usable there
+    x_filled = data.fillna({"x": 0.0})
+    fixed = CASES["two traits"]["fixed"]
+    Xs, names = zip(*[design(x_filled, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])
+                      for k, t in enumerate(s0["traits"])])
+    A = tabular_a(*ped_codes(s0["ped"]))
+    o = dense_mme(Y, list(Xs), incidence(data["id"], s0["ids"]), A, s0["G0"], s0["R0"])
+    compare(fit_at_truth(s0, data=data), dict(s0, oracle=o, names=names))
+
+
+def ped_codes(ped):
+    """(sire, dam) 0-based codes of a pedigree frame in its own order ("0" unknown)."""
+    pos = {v: i for i, v in enumerate(ped["id"])}
+    return [np.array([pos.get(v, -1) for v in ped[c]]) for c in ("sire", "dam")]
+
+
+def test_traits_on_very_different_scales():
+    """Trait 2 in units 10^4 times trait 1's (R0, G0 scaled with it): still 1e-8 relative."""
+    s = case_setup("two traits", 13)
+    D = np.diag([1.0, 1e4])
+    data = s["data"].assign(y2=s["data"]["y2"] * 1e4)
+    o = dense_mme(data[s["traits"]].to_numpy(float), *oracle_inputs(s, data), D @ s["G0"] @ D, D @ s["R0"] @ D)
+    r = fit_at_truth(dict(s, G0=D @ s["G0"] @ D, R0=D @ s["R0"] @ D), data=data)
+    for k, t in enumerate(s["traits"]):
+        close(r.random_effects["id"][t].reindex(s["ids"]), o.u[:, k], f"BLUP of {t}")
+        close(r.random_effects["id"][f"pev:{t}"].reindex(s["ids"]), o.pev[:, k], f"PEV of {t}")
+        close(r.fixed_effects.loc[[f"{t}:{nm}" for nm in s["names"][k]], "estimate"], o.b[k], f"BLUE of {t}")
+
+
+def oracle_inputs(s, data):
+    """(X list, Z, A) of a case's design on ``data`` (same rows, same missing pattern)."""
+    Y = data[s["traits"]].to_numpy(float)
+    Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), CASES["two traits"]["fixed"][t])[0]
+          for k, t in enumerate(s["traits"])]
+    return Xs, incidence(data["id"], s["ids"]), tabular_a(*ped_codes(s["ped"]))
+
+
+def simulated_two_traits(seed, n=220):
+    """Two traits simulated from the model (G0, R0 below) on a random pedigree, 20% of y2 missing:
+    (setup as case_setup's, with the dense oracle's inputs)."""
+    rng = np.random.default_rng(seed)
+    G0, R0 = np.array([[1.0, 0.5], [0.5, 2.0]]), np.array([[2.0, 0.6], [0.6, 3.0]])
+    sire, dam = random_pedigree(rng, n, 20)
+    A = tabular_a(sire, dam)
+    ids = [f"a{i}" for i in range(n)]
+    U = np.linalg.cholesky(A) @ rng.standard_normal((n, 2)) @ np.linalg.cholesky(G0).T
+    rows = np.arange(10, n)
+    m = rows.size
+    sex, herd = rng.choice(["F", "M"], m), rng.choice(["h1", "h2", "h3"], m)
+    x = rng.normal(size=m).round(3)
+    Y = np.column_stack([5 + (sex == "M") + 0.3 * (herd == "h2"), 8 + 0.5 * x]) + U[rows] + \
+        rng.standard_normal((m, 2)) @ np.linalg.cholesky(R0).T
+    Y[rng.random(m) < 0.2, 1] = np.nan
+    data = pd.DataFrame({"id": np.array(ids, dtype=object)[rows], "sex": sex, "herd": herd, "x": x,
+                         "y1": Y[:, 0], "y2": Y[:, 1]})
+    ped = pd.DataFrame({"id": ids, "sire": [ids[s] if s >= 0 else "0" for s in sire],
+                        "dam": [ids[d] if d >= 0 else "0" for d in dam]})
+    fixed = CASES["two traits"]["fixed"]
+    Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])[0] for k, t in enumerate(["y1", "y2"])]
+    return data, ped, Y, Xs, incidence(data["id"], ids), A
+
+
+def dense_m2ll(params, Y, Xs, Z, A):
+    """-2 l_REML of the dense model at params = (g11, g12, g22, r11, r12, r22)."""
+    g11, g12, g22, r11, r12, r22 = params
+    return dense_mme(Y, Xs, Z, A, [[g11, g12], [g12, g22]], [[r11, r12], [r12, r22]]).m2ll
+
+
+def test_reml_estimates_are_the_dense_likelihoods_stationary_point():
+    """AI-REML's estimates: henderson's log-likelihood there equals the dense one, whose gradient (central
+    differences over the six covariance entries) vanishes and which no small move lowers."""
+    data, ped, Y, Xs, Z, A = simulated_two_traits(21)
+    formulas = {"y1": formula("y1", CASES["two traits"]["fixed"]["y1"], True),
+                "y2": formula("y2", CASES["two traits"]["fixed"]["y2"], True)}
+    r = hd.Model(formulas, data, relationships={"id": hd.Pedigree.from_frame(ped)}).fit()
+    assert r.converged
+    G = r.covariance("id").loc[["y1", "y2"], ["y1", "y2"]].to_numpy()
+    R = r.covariance("Residual").loc[["y1", "y2"], ["y1", "y2"]].to_numpy()
+    p = np.array([G[0, 0], G[0, 1], G[1, 1], R[0, 0], R[0, 1], R[1, 1]])
+    f0 = dense_m2ll(p, Y, Xs, Z, A)
+    close(-2 * r.loglik, f0, "-2 REML log-likelihood at the estimates")
+    h = 1e-4
+    grad = np.array([(dense_m2ll(p + h * e, Y, Xs, Z, A) - dense_m2ll(p - h * e, Y, Xs, Z, A)) / (2 * h)
+                     for e in np.eye(6)])
+    assert np.abs(grad).max() < 1e-3, f"gradient of -2 l_REML at the estimates: {grad}"
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        d = rng.normal(size=6)
+        assert dense_m2ll(p + 0.02 * d / np.linalg.norm(d), Y, Xs, Z, A) > f0
+
+
+def test_reml_one_trait_dict_equals_single_trait_fit():
+    """Model({"y1": f}) fitted by REML: the single-trait fit's estimates, log-likelihood and EBVs."""
+    data, ped, *_ = simulated_two_traits(22)
+    f = formula("y1", CASES["two traits"]["fixed"]["y1"], True)
+    p = hd.Pedigree.from_frame(ped)
+    one = hd.Model({"y1": f}, data, relationships={"id": p}).fit()
+    plain = hd.Model(f, data, relationships={"id": p}).fit()
+    close(one.loglik, plain.loglik, "log-likelihood")
+    est = plain.variance_components.set_index("group")["estimate"]
+    close(one.covariance("id").to_numpy().ravel(), [est["id"]], "sigma2_a")
+    close(one.covariance("Residual").to_numpy().ravel(), [est["Residual"]], "sigma2_e")
+    close(one.random_effects["id"]["y1"], plain.random_effects["id"]["(Intercept)"], "EBV")
