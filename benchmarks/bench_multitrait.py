@@ -113,7 +113,8 @@ def run(case: str, n: int, seed: int = 1, json_path: str | None = None, repeat: 
             {"iteration": row["iteration"], "step": row["step"], "seconds": row["seconds"], "loglik": row["loglik"]}))
     nfact = obj.n_factorizations - f0
     for row in rows:
-        print(f"  iteration {row['iteration']:>2} {row['step']:<12} {row['seconds']:8.2f} s  loglik {row['loglik']:.4f}")
+        print(f"  iteration {row['iteration']:>2} {row['step']:<12} {row['seconds']:8.2f} s  "
+              f"loglik {row['loglik']:.4f}")
     total = ph.total()
     with ph.phase("cost of one iteration (timed apart)"):
         cost = iteration_cost(m, r.theta, repeat)

@@ -89,7 +89,8 @@ CASES = {
     "two traits": dict(traits=["y1", "y2"], fixed={"y1": ["(Intercept)", "sex", "herd"], "y2": ["(Intercept)", "x"]},
                        animal=["y1", "y2"]),
     "three traits": dict(traits=["y1", "y2", "y3"],
-                         fixed={"y1": ["(Intercept)", "sex", "herd"], "y2": ["herd"], "y3": ["(Intercept)", "x", "sex"]},
+                         fixed={"y1": ["(Intercept)", "sex", "herd"], "y2": ["herd"],
+                                "y3": ["(Intercept)", "x", "sex"]},
                          animal=["y1", "y2", "y3"]),
     "one trait without animal term": dict(traits=["y1", "y2", "y3"],
                                           fixed={"y1": ["(Intercept)", "sex"], "y2": ["(Intercept)", "herd"],
@@ -147,7 +148,8 @@ def compare(r, s):
 
 
 def fit_at_truth(s, G=None, R=None, data=None):
-    m = hd.Model(s["formulas"], s["data"] if data is None else data, relationships={"id": hd.Pedigree.from_frame(s["ped"])})
+    m = hd.Model(s["formulas"], s["data"] if data is None else data,
+                 relationships={"id": hd.Pedigree.from_frame(s["ped"])})
     G = pd.DataFrame(s["G0"], index=s["animal"], columns=s["animal"]) if G is None else G
     R = pd.DataFrame(s["R0"], index=s["traits"], columns=s["traits"]) if R is None else R
     return m.solve(variances={"id": G, "Residual": R})
