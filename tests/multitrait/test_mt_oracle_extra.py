@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mt_oracle import dense_mme, incidence
+from mt_random import TWO_TRAIT_FIXED, design, ped_codes, random_cov, random_data, simulated_two_traits
 from oracles import tabular_a
 
 import henderson as hd
@@ -19,74 +20,8 @@ import henderson as hd
 RTOL = 1e-8
 
 
-def random_pedigree(rng, n, n_founders):
-    """(sire, dam) 0-based with -1 unknown; sires male, dams female; parents precede offspring."""
-    male = np.arange(n) % 2 == 0
-    sire, dam = np.full(n, -1), np.full(n, -1)
-    for i in range(n_founders, n):
-        if rng.random() > 0.15:
-            sire[i] = rng.choice(np.flatnonzero(male[:i]))
-        if rng.random() > 0.25:
-            dam[i] = rng.choice(np.flatnonzero(~male[:i]))
-    return sire, dam
-
-
-def random_cov(rng, t, scale):
-    """A random t x t positive-definite covariance with correlations of either sign."""
-    B = rng.normal(size=(t, t + 2))
-    S = B @ B.T / (t + 2)
-    return scale * S
-
-
-def random_data(rng, traits, n=45, n_founders=8, missing=0.3):
-    """(data, pedigree frame, A, Y) with one record row for most non-founders, two rows for a few."""
-    sire, dam = random_pedigree(rng, n, n_founders)
-    ids = np.array([f"a{i}" for i in range(n)], dtype=object)
-    recorded = rng.choice(np.arange(3, n), size=n - 8, replace=False)
-    rows = np.concatenate([recorded, rng.choice(recorded, size=4, replace=False)])
-    m = rows.size
-    Y = rng.normal(size=(m, len(traits))) * rng.uniform(1, 5, len(traits)) + rng.uniform(-3, 20, len(traits))
-    miss = rng.random(Y.shape) < missing
-    miss[miss.all(axis=1), rng.integers(0, len(traits))] = False
-    miss[miss.all(axis=1), 0] = False
-    Y[miss] = np.nan
-    data = pd.DataFrame({"id": ids[rows], "sex": rng.choice(["F", "M"], m), "herd": rng.choice(["h1", "h2", "h3"], m),
-                         "x": rng.normal(size=m).round(3)})
-    for k, t in enumerate(traits):
-        data[t] = Y[:, k]
-    ped = pd.DataFrame({"id": ids, "sire": np.where(sire >= 0, ids[np.maximum(sire, 0)], "0"),
-                        "dam": np.where(dam >= 0, ids[np.maximum(dam, 0)], "0")})
-    return data, ped, tabular_a(sire, dam), Y, ids
-
-
-def design(data, rows, spec):
-    """X of one trait with henderson's column names, from ``spec``: a list of "(Intercept)", factor
-    names (treatment contrasts, first level of those present on the trait's rows the reference; without an
-    intercept the first factor gets every level) and numeric columns."""
-    cols, names = [], []
-    intercept = "(Intercept)" in spec
-    if intercept:
-        cols.append(np.ones(len(data)))
-        names.append("(Intercept)")
-    first_factor = True
-    for term in spec:
-        if term == "(Intercept)":
-            continue
-        if not pd.api.types.is_numeric_dtype(data[term]):
-            levels = sorted(data[term].iloc[rows].unique())
-            keep = levels if (first_factor and not intercept) else levels[1:]
-            first_factor = False
-            M = incidence(data[term], levels)[:, [levels.index(v) for v in keep]]
-            cols += list(M.T)
-            names += [f"{term}{v}" for v in keep]
-        else:
-            cols.append(data[term].to_numpy(float))
-            names.append(term)
-    return np.column_stack(cols), names
-
-
 CASES = {
-    "two traits": dict(traits=["y1", "y2"], fixed={"y1": ["(Intercept)", "sex", "herd"], "y2": ["(Intercept)", "x"]},
+    "two traits": dict(traits=["y1", "y2"], fixed=TWO_TRAIT_FIXED,
                        animal=["y1", "y2"]),
     "three traits": dict(traits=["y1", "y2", "y3"],
                          fixed={"y1": ["(Intercept)", "sex", "herd"], "y2": ["herd"],
@@ -120,7 +55,7 @@ def case_setup(name, seed, **data_args):
     o = dense_mme(Y, list(Xs), Z, A, G0, R0, animal_traits=[traits.index(t) for t in animal])
     formulas = {t: formula(t, case["fixed"][t], t in animal) for t in traits}
     return dict(data=data, ped=ped, ids=list(ids), traits=traits, animal=animal, G0=G0, R0=R0, names=names,
-                oracle=o, formulas=formulas)
+                oracle=o, formulas=formulas, Xs=Xs, Z=Z)
 
 
 def close(got, want, what):
@@ -147,6 +82,20 @@ def compare(r, s):
         close(re[f"pev:{t}"].reindex(s["ids"]), o.pev[:, a], f"PEV of {t}")
 
 
+def compare_fitted(r, s):
+    """fitted() per trait: X_k b_k + Z u_k on the rows where trait k is recorded, NaN elsewhere."""
+    o, fitted = s["oracle"], r.fitted()
+    assert list(fitted.index) == list(s["data"].index)
+    for k, t in enumerate(s["traits"]):
+        want = s["Xs"][k] @ o.b[k]
+        if t in s["animal"]:
+            want = want + s["Z"] @ o.u[:, s["animal"].index(t)]
+        seen = s["data"][t].notna().to_numpy()
+        close(fitted[t].to_numpy()[seen], want[seen], f"fitted values of {t}")
+        assert fitted[t].isna().to_numpy()[~seen].all(), f"fitted values of {t} where it is missing"
+        close(r.residuals()[t].to_numpy()[seen], s["data"][t].to_numpy()[seen] - want[seen], f"residuals of {t}")
+
+
 def fit_at_truth(s, G=None, R=None, data=None):
     m = hd.Model(s["formulas"], s["data"] if data is None else data,
                  relationships={"id": hd.Pedigree.from_frame(s["ped"])})
@@ -159,7 +108,9 @@ def fit_at_truth(s, G=None, R=None, data=None):
 @pytest.mark.parametrize("name", list(CASES))
 def test_solve_equals_dense_mme(name, seed):
     s = case_setup(name, seed)
-    compare(fit_at_truth(s), s)
+    r = fit_at_truth(s)
+    compare(r, s)
+    compare_fitted(r, s)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -222,18 +173,12 @@ def test_missing_covariate_drops_only_that_traits_record():
     Y = data[s0["traits"]].to_numpy(float, copy=True)
     Y[holes, 1] = np.nan                                  # y2 ~ 1 + x: y2 is not usable there
     x_filled = data.fillna({"x": 0.0})
-    fixed = CASES["two traits"]["fixed"]
+    fixed = TWO_TRAIT_FIXED
     Xs, names = zip(*[design(x_filled, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])
                       for k, t in enumerate(s0["traits"])])
     A = tabular_a(*ped_codes(s0["ped"]))
     o = dense_mme(Y, list(Xs), incidence(data["id"], s0["ids"]), A, s0["G0"], s0["R0"])
     compare(fit_at_truth(s0, data=data), dict(s0, oracle=o, names=names))
-
-
-def ped_codes(ped):
-    """(sire, dam) 0-based codes of a pedigree frame in its own order ("0" unknown)."""
-    pos = {v: i for i, v in enumerate(ped["id"])}
-    return [np.array([pos.get(v, -1) for v in ped[c]]) for c in ("sire", "dam")]
 
 
 def test_traits_on_very_different_scales():
@@ -252,34 +197,9 @@ def test_traits_on_very_different_scales():
 def oracle_inputs(s, data):
     """(X list, Z, A) of a case's design on ``data`` (same rows, same missing pattern)."""
     Y = data[s["traits"]].to_numpy(float)
-    Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), CASES["two traits"]["fixed"][t])[0]
+    Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), TWO_TRAIT_FIXED[t])[0]
           for k, t in enumerate(s["traits"])]
     return Xs, incidence(data["id"], s["ids"]), tabular_a(*ped_codes(s["ped"]))
-
-
-def simulated_two_traits(seed, n=220):
-    """Two traits simulated from the model (G0, R0 below) on a random pedigree, 20% of y2 missing:
-    (setup as case_setup's, with the dense oracle's inputs)."""
-    rng = np.random.default_rng(seed)
-    G0, R0 = np.array([[1.0, 0.5], [0.5, 2.0]]), np.array([[2.0, 0.6], [0.6, 3.0]])
-    sire, dam = random_pedigree(rng, n, 20)
-    A = tabular_a(sire, dam)
-    ids = [f"a{i}" for i in range(n)]
-    U = np.linalg.cholesky(A) @ rng.standard_normal((n, 2)) @ np.linalg.cholesky(G0).T
-    rows = np.arange(10, n)
-    m = rows.size
-    sex, herd = rng.choice(["F", "M"], m), rng.choice(["h1", "h2", "h3"], m)
-    x = rng.normal(size=m).round(3)
-    Y = np.column_stack([5 + (sex == "M") + 0.3 * (herd == "h2"), 8 + 0.5 * x]) + U[rows] + \
-        rng.standard_normal((m, 2)) @ np.linalg.cholesky(R0).T
-    Y[rng.random(m) < 0.2, 1] = np.nan
-    data = pd.DataFrame({"id": np.array(ids, dtype=object)[rows], "sex": sex, "herd": herd, "x": x,
-                         "y1": Y[:, 0], "y2": Y[:, 1]})
-    ped = pd.DataFrame({"id": ids, "sire": [ids[s] if s >= 0 else "0" for s in sire],
-                        "dam": [ids[d] if d >= 0 else "0" for d in dam]})
-    fixed = CASES["two traits"]["fixed"]
-    Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])[0] for k, t in enumerate(["y1", "y2"])]
-    return data, ped, Y, Xs, incidence(data["id"], ids), A
 
 
 def dense_m2ll(params, Y, Xs, Z, A):
@@ -292,8 +212,8 @@ def test_reml_estimates_are_the_dense_likelihoods_stationary_point():
     """AI-REML's estimates: henderson's log-likelihood there equals the dense one, whose gradient (central
     differences over the six covariance entries) vanishes and which no small move lowers."""
     data, ped, Y, Xs, Z, A = simulated_two_traits(21)
-    formulas = {"y1": formula("y1", CASES["two traits"]["fixed"]["y1"], True),
-                "y2": formula("y2", CASES["two traits"]["fixed"]["y2"], True)}
+    formulas = {"y1": formula("y1", TWO_TRAIT_FIXED["y1"], True),
+                "y2": formula("y2", TWO_TRAIT_FIXED["y2"], True)}
     r = hd.Model(formulas, data, relationships={"id": hd.Pedigree.from_frame(ped)}).fit()
     assert r.converged
     G = r.covariance("id").loc[["y1", "y2"], ["y1", "y2"]].to_numpy()
@@ -314,7 +234,7 @@ def test_reml_estimates_are_the_dense_likelihoods_stationary_point():
 def test_reml_one_trait_dict_equals_single_trait_fit():
     """Model({"y1": f}) fitted by REML: the single-trait fit's estimates, log-likelihood and EBVs."""
     data, ped, *_ = simulated_two_traits(22)
-    f = formula("y1", CASES["two traits"]["fixed"]["y1"], True)
+    f = formula("y1", TWO_TRAIT_FIXED["y1"], True)
     p = hd.Pedigree.from_frame(ped)
     one = hd.Model({"y1": f}, data, relationships={"id": p}).fit()
     plain = hd.Model(f, data, relationships={"id": p}).fit()
