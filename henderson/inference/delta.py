@@ -30,8 +30,8 @@ def component_names(vm) -> list[str]:
 
 def delta_se(grad: np.ndarray, vcov: np.ndarray | None) -> float:
     """sqrt(g' V g); parameters with unknown variance (boundary, NaN) count as fixed; NaN without V
-    (variances given, not estimated)."""
-    if vcov is None:
+    (variances given, not estimated) or when V is NaN throughout (singular information: nothing is known)."""
+    if vcov is None or np.isnan(vcov).all():
         return float("nan")
     V = np.nan_to_num(vcov, nan=0.0)
     return float(np.sqrt(max(grad @ V @ grad, 0.0)))
