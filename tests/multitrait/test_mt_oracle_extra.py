@@ -55,7 +55,7 @@ def case_setup(name, seed, **data_args):
     o = dense_mme(Y, list(Xs), Z, A, G0, R0, animal_traits=[traits.index(t) for t in animal])
     formulas = {t: formula(t, case["fixed"][t], t in animal) for t in traits}
     return dict(data=data, ped=ped, ids=list(ids), traits=traits, animal=animal, G0=G0, R0=R0, names=names,
-                oracle=o, formulas=formulas, Xs=Xs, Z=Z)
+                oracle=o, formulas=formulas, Xs=Xs, Z=Z, F=np.diag(A) - 1.0)
 
 
 def close(got, want, what):
@@ -80,6 +80,9 @@ def compare(r, s):
     for a, t in enumerate(s["animal"]):
         close(re[t].reindex(s["ids"]), o.u[:, a], f"BLUP of {t}")
         close(re[f"pev:{t}"].reindex(s["ids"]), o.pev[:, a], f"PEV of {t}")
+        if "F" in s:   # inbred animals: reliability 1 - PEV / (g_tt (1 + F))
+            close(re[f"reliability:{t}"].reindex(s["ids"]), 1 - o.pev[:, a] / (s["G0"][a, a] * (1 + s["F"])),
+                  f"reliability of {t}")
 
 
 def compare_fitted(r, s):
@@ -243,3 +246,31 @@ def test_reml_one_trait_dict_equals_single_trait_fit():
     close(one.covariance("id").to_numpy().ravel(), [est["id"]], "sigma2_a")
     close(one.covariance("Residual").to_numpy().ravel(), [est["Residual"]], "sigma2_e")
     close(one.random_effects["id"]["y1"], plain.random_effects["id"]["(Intercept)"], "EBV")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_second_random_term_in_some_traits(seed):
+    """(1|herd), iid, in y1 and y3 with a 2 x 2 covariance; the animal term in y1 and y2: BLUE, both terms'
+    BLUPs and PEVs equal the dense MME's."""
+    rng = np.random.default_rng(100 + seed)
+    traits = ["y1", "y2", "y3"]
+    data, ped, A, Y, ids = random_data(rng, traits, n=60)
+    herds = sorted(data["herd"].unique())
+    G0, H0, R0 = random_cov(rng, 2, 2.0), random_cov(rng, 2, 1.0), random_cov(rng, 3, 3.0)
+    fixed = {"y1": ["(Intercept)", "sex"], "y2": ["(Intercept)", "x"], "y3": ["(Intercept)"]}
+    Xs, names = zip(*[design(data, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t]) for k, t in enumerate(traits)])
+    Z = incidence(data["id"], list(ids))
+    o = dense_mme(Y, list(Xs), Z, A, G0, R0, animal_traits=[0, 1],
+                  extra=[(incidence(data["herd"], herds), np.eye(len(herds)), H0, [0, 2])])
+    formulas = {"y1": "y1 ~ 1 + sex + (1|herd) + (1|id)", "y2": "y2 ~ 1 + x + (1|id)", "y3": "y3 ~ 1 + (1|herd)"}
+    m = hd.Model(formulas, data, relationships={"id": hd.Pedigree.from_frame(ped)})
+    r = m.solve(variances={"id": G0, "herd": H0, "Residual": R0})
+    for k, t in enumerate(traits):
+        close(r.fixed_effects.loc[[f"{t}:{nm}" for nm in names[k]], "estimate"], o.b[k], f"BLUE of {t}")
+    for term, U, P, owners, levels in (("id", o.u, o.pev, ["y1", "y2"], list(ids)),
+                                       ("herd", o.u_extra[0], o.pev_extra[0], ["y1", "y3"], herds)):
+        re = r.random_effects[term]
+        for a, t in enumerate(owners):
+            close(re[t].reindex(levels), U[:, a], f"BLUP of {term} for {t}")
+            close(re[f"pev:{t}"].reindex(levels), P[:, a], f"PEV of {term} for {t}")
+    close(-2 * r.loglik, o.m2ll, "-2 REML log-likelihood")
