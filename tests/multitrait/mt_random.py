@@ -103,3 +103,32 @@ def simulated_two_traits(seed, n=220):
     fixed = TWO_TRAIT_FIXED
     Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])[0] for k, t in enumerate(["y1", "y2"])]
     return data, ped, Y, Xs, incidence(data["id"], ids), A
+
+
+def simulated_three_traits(seed, n=200):
+    """Three traits from the model on a random pedigree: y1 and y3 with the animal term (G0 2 x 2), y2
+    without (its link to the others only through R0); missing patterns at random, no row empty.
+    (data, pedigree frame, Y, X list, Z, A) with fixed effects y1 ~ 1 + sex, y2 ~ 1 + herd, y3 ~ 1 + x."""
+    rng = np.random.default_rng(seed)
+    G0 = np.array([[1.0, 0.4], [0.4, 1.5]])
+    R0 = np.array([[2.0, 0.5, 0.3], [0.5, 1.5, -0.4], [0.3, -0.4, 2.5]])
+    sire, dam = random_pedigree(rng, n, 20)
+    A = tabular_a(sire, dam)
+    ids = [f"a{i}" for i in range(n)]
+    U = np.linalg.cholesky(A) @ rng.standard_normal((n, 2)) @ np.linalg.cholesky(G0).T
+    rows = np.arange(10, n)
+    m = rows.size
+    sex, herd, x = rng.choice(["F", "M"], m), rng.choice(["h1", "h2", "h3"], m), rng.normal(size=m).round(3)
+    Y = np.column_stack([5 + (sex == "M"), 3 + 0.4 * (herd == "h2"), 8 + 0.5 * x]) + \
+        rng.standard_normal((m, 3)) @ np.linalg.cholesky(R0).T
+    Y[:, [0, 2]] += U[rows]
+    miss = rng.random(Y.shape) < 0.25
+    miss[miss.all(axis=1), 0] = False
+    Y[miss] = np.nan
+    data = pd.DataFrame({"id": np.array(ids, dtype=object)[rows], "sex": sex, "herd": herd, "x": x,
+                         "y1": Y[:, 0], "y2": Y[:, 1], "y3": Y[:, 2]})
+    ped = pd.DataFrame({"id": ids, "sire": [ids[s] if s >= 0 else "0" for s in sire],
+                        "dam": [ids[d] if d >= 0 else "0" for d in dam]})
+    fixed = {"y1": ["(Intercept)", "sex"], "y2": ["(Intercept)", "herd"], "y3": ["(Intercept)", "x"]}
+    Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])[0] for k, t in enumerate(["y1", "y2", "y3"])]
+    return data, ped, Y, Xs, incidence(data["id"], ids), A

@@ -12,7 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from mt_oracle import dense_mme, incidence
-from mt_random import TWO_TRAIT_FIXED, design, ped_codes, random_cov, random_data, simulated_two_traits
+from mt_random import (
+    TWO_TRAIT_FIXED,
+    design,
+    ped_codes,
+    random_cov,
+    random_data,
+    simulated_three_traits,
+    simulated_two_traits,
+)
 from oracles import tabular_a
 
 import henderson as hd
@@ -274,3 +282,26 @@ def test_second_random_term_in_some_traits(seed):
             close(re[t].reindex(levels), U[:, a], f"BLUP of {term} for {t}")
             close(re[f"pev:{t}"].reindex(levels), P[:, a], f"PEV of {term} for {t}")
     close(-2 * r.loglik, o.m2ll, "-2 REML log-likelihood")
+
+
+def test_reml_three_traits_one_without_animal_term_stationary_point():
+    """As the two-trait test: y2 has no animal term; nine parameters (G0 over y1, y3; R0 3 x 3)."""
+    data, ped, Y, Xs, Z, A = simulated_three_traits(31)
+    formulas = {"y1": "y1 ~ 1 + sex + (1|id)", "y2": "y2 ~ 1 + herd", "y3": "y3 ~ 1 + x + (1|id)"}
+    r = hd.Model(formulas, data, relationships={"id": hd.Pedigree.from_frame(ped)}).fit()
+    assert r.converged
+    G = r.covariance("id").loc[["y1", "y3"], ["y1", "y3"]].to_numpy()
+    R = r.covariance("Residual").loc[["y1", "y2", "y3"], ["y1", "y2", "y3"]].to_numpy()
+    iu2, iu3 = np.triu_indices(2), np.triu_indices(3)
+    p = np.concatenate([G[iu2], R[iu3]])
+
+    def m2ll(q):
+        g, s = np.zeros((2, 2)), np.zeros((3, 3))
+        g[iu2], s[iu3] = q[:3], q[3:]
+        g, s = g + np.triu(g, 1).T, s + np.triu(s, 1).T
+        return dense_mme(Y, Xs, Z, A, g, s, animal_traits=[0, 2]).m2ll
+    f0 = m2ll(p)
+    close(-2 * r.loglik, f0, "-2 REML log-likelihood at the estimates")
+    h = 1e-4
+    grad = np.array([(m2ll(p + h * e) - m2ll(p - h * e)) / (2 * h) for e in np.eye(len(p))])
+    assert np.abs(grad).max() < 1e-3, f"gradient of -2 l_REML at the estimates: {grad}"
