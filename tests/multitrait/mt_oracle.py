@@ -11,7 +11,8 @@ W = [blockdiag(X_k) | Z blocks | extra Z blocks].
 from dataclasses import dataclass
 
 import numpy as np
-from oracles import reml_m2ll
+
+from tests.oracles import reml_m2ll
 
 
 @dataclass

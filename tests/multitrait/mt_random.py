@@ -2,8 +2,10 @@
 traits, and the fixed-effect design matrices of a trait under henderson's column names."""
 import numpy as np
 import pandas as pd
-from mt_oracle import incidence
-from oracles import tabular_a
+
+from tests.oracles import tabular_a
+
+from .mt_oracle import incidence
 
 TWO_TRAIT_FIXED = {"y1": ["(Intercept)", "sex", "herd"], "y2": ["(Intercept)", "x"]}
 

@@ -30,10 +30,11 @@ Example 6.5 (MACE: EDC-weighted residuals, sire-MGS relationships with phantom g
 import numpy as np
 import pandas as pd
 import pytest
-from mt_oracle import dense_mme, incidence
-from oracles import tabular_a
 
 import henderson as hd
+from tests.oracles import tabular_a
+
+from .mt_oracle import dense_mme, incidence
 
 PRINTED = 5e-4 + 1e-9
 

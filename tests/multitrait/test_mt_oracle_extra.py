@@ -11,8 +11,12 @@ REML log-likelihood at those covariances equal the dense oracle's to 1e-8 relati
 import numpy as np
 import pandas as pd
 import pytest
-from mt_oracle import dense_mme, incidence
-from mt_random import (
+
+import henderson as hd
+from tests.oracles import tabular_a
+
+from .mt_oracle import dense_mme, incidence
+from .mt_random import (
     TWO_TRAIT_FIXED,
     design,
     ped_codes,
@@ -21,9 +25,6 @@ from mt_random import (
     simulated_three_traits,
     simulated_two_traits,
 )
-from oracles import tabular_a
-
-import henderson as hd
 
 RTOL = 1e-8
 
