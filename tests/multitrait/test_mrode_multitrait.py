@@ -1,31 +1,36 @@
 """Mrode's multi-trait animal-model examples at the book's known covariances, to the printed precision.
 
-Mrode and Pocrnic (2023), Linear Models for the Prediction of the Genetic Merit of Animals, 4th ed.,
-chapter 6 (the same examples as chapter 5 of Mrode (2014), 3rd ed., "Best linear unbiased prediction of
-breeding value: multivariate animal models", Tables 5.1 ff.). Data, covariances and the printed solutions
-as transcribed in the public repository JuliaBnG/Mrode-4ed-examples.jl (src/chapter-06/ex-1.jl .. ex-4.jl,
-commit 83a769dc; its ``check`` calls hold the book's printed values, its docs/src/manual/discrepancies.md
-lists the book's misprints). The data of Example 6.1 (3rd ed. Table 5.1: WWG, PWG of calves 4-8, G0, R0)
-also agree with the independent R transcription of the 3rd edition's chapter 5 by A. Putz (2017).
-
-- Example 6.1 (3rd ed. Example 5.1): WWG and PWG of beef calves, equal design, no missing records,
+Mrode (2014), Linear Models for the Prediction of Animal Breeding Values, 3rd ed., chapter 5, and Mrode and
+Pocrnic (2023), Linear Models for the Prediction of the Genetic Merit of Animals, 4th ed., chapter 6 (the same
+examples). Sources of the numbers:
+- 3rd ed. as published at online.flipbuilder.com/ulbm/jtjq (pages of that copy): Table 5.1 (page 89),
+  Section 5.2 solutions, multivariate and univariate (page 90), PEVs and reliabilities of Section 5.2.4
+  (page 92), Section 5.3 solutions, multivariate and univariate (page 96), Section 5.4 data (page 97) and
+  solutions (page 98), Example 5.4 data (page 101).
+- 4th ed. as transcribed in the public repository JuliaBnG/Mrode-4ed-examples.jl (src/chapter-06/ex-1.jl
+  .. ex-4.jl, commit 83a769dc; its ``check`` calls hold the book's printed values, its
+  docs/src/manual/discrepancies.md lists the book's misprints): the same values as the 3rd ed. pages above,
+  and Example 6.4's solutions (3rd ed. Example 5.4), whose page was not in the sources found.
+The examples, named by the 4th ed.:
+- Example 6.1 (3rd ed. Section 5.2): WWG and PWG of beef calves, equal design, no missing records,
   G0 = [[20, 18], [18, 40]], R0 = [[40, 11], [11, 30]]; sex solutions, EBVs of animals 1-8, PEVs
   (diagonal of C^-1) and reliabilities 1 - PEV/g_jj; and the univariate analyses of each trait.
-- Example 6.2 (3rd ed. Example 5.2): the same with calf 9 added and PWG missing on calves 4 and 9
-  (R^-1 per pattern of missing traits).
-- Example 6.3 (3rd ed. Example 5.3): fat yield of parities 1 and 2 as two traits with different HYS
+- Example 6.2 (3rd ed. Section 5.3): the same with calf 9 added and PWG missing on calves 4 and 9
+  (R^-1 per pattern of missing traits); and the univariate analyses (PWG on its four records).
+- Example 6.3 (3rd ed. Section 5.4): fat yield of parities 1 and 2 as two traits with different HYS
   design matrices, G0 = [[35, 28], [28, 30]], R0 = [[65, 27], [27, 70]]; HYS printed to 1 decimal.
 - Example 6.4 (3rd ed. Example 5.4): yearling weight of males and fat yield of females (no animal has
   both), R0 = diag(77, 70), G0 = [[43, 18], [18, 30]]; yearling weight has only HYS 1 and 2.
 
-Printed to 3 decimals unless said: PRINTED tolerance. Where the printed value is off the exact MME
-solution by more than the rounding (checked by the dense oracle of mt_oracle.py, test_oracle_*), the
-tolerance is widened and said so: Example 6.1's PEVs are printed up to 2.1e-3 off (35.904 for animal 1's
-PWG PEV, exact 35.9018; the book's C^-1 from rounded coefficients), Example 6.3's HYS 2 of parity 2 is
-printed 240.6 (exact 240.5497), Example 6.4's animal 4 is printed (-6.940, -1.572) (exact -6.93947,
--1.57148). Example 6.4's animal 6 is printed in the book as a copy of animal 5, (-5.012, -2.098); its
-MME solution is (+5.012, +2.098) (dam 6's son 11 has a high record), as the repository corrects it.
-Example 6.5 (MACE: EDC-weighted residuals, sire-MGS relationships with phantom groups) is not here.
+Printed to 3 decimals unless said: PRINTED tolerance. Where the printed value is off the exact MME solution by
+more than the rounding (checked by the dense oracle of mt_oracle.py, test_oracle_*), the tolerance is widened
+and said so: Example 6.1's PEVs are printed up to 2.1e-3 off (35.904 for animal 1's PWG PEV, exact 35.9018;
+the book's C^-1 from rounded coefficients), its univariate WWG male 4.358 (exact 4.35850), Example 6.2's
+univariate WWG of animal 5 -0.250 (exact -0.25052), Example 6.3's HYS 2 of parity 2 is printed 240.6 (exact
+240.5497), Example 6.4's animal 4 is printed (-6.940, -1.572) (exact -6.93947, -1.57148). Example 6.4's animal
+6 is printed in the 4th ed. as a copy of animal 5, (-5.012, -2.098); its MME solution is (+5.012, +2.098) (dam
+6's son 11 has a high record), as the repository corrects it. Example 6.5 (MACE: EDC-weighted residuals, sire-
+MGS relationships with phantom groups) is not here.
 """
 import numpy as np
 import pandas as pd
@@ -54,7 +59,8 @@ REL_61 = {"WWG": [0.070, 0.020, 0.105, 0.175, 0.173, 0.142, 0.144, 0.186],
           "PWG": [0.102, 0.031, 0.155, 0.257, 0.253, 0.212, 0.216, 0.271]}
 UNI_EBV_61 = {"WWG": [0.098, -0.019, -0.041, -0.009, -0.186, 0.177, -0.249, 0.183],
               "PWG": [0.277, -0.005, -0.171, -0.013, -0.471, 0.514, -0.464, 0.384]}
-UNI_SEX_61_PWG = (6.798, 5.879)
+UNI_SEX_61 = {"WWG": (4.358, 3.404), "PWG": (6.798, 5.879)}
+UNI_SEX_61_TOL = 6e-4   # WWG male printed 4.358, exact 4.35850
 
 # ---- Example 6.2: calf 9 added, PWG missing on calves 4 and 9
 PED_62 = ([0, 0, 0, 1, 3, 1, 4, 3, 7], [0, 0, 0, 0, 2, 2, 5, 6, 0])
@@ -63,6 +69,10 @@ DATA_62 = pd.DataFrame({"id": ["4", "5", "6", "7", "8", "9"], "sex": ["M", "F", 
 SEX_62 = {"WWG": (4.367, 3.657), "PWG": (6.834, 6.007)}
 EBV_62 = {"WWG": [0.130, -0.084, -0.098, 0.007, -0.343, 0.192, -0.308, 0.201, -0.018],
           "PWG": [0.266, -0.075, -0.194, 0.016, -0.555, 0.440, -0.483, 0.349, -0.119]}
+UNI_SEX_62 = {"WWG": (4.364, 3.648), "PWG": (6.784, 5.873)}
+UNI_EBV_62 = {"WWG": [0.077, -0.081, -0.058, 0.003, -0.250, 0.098, -0.237, 0.143, 0.010],
+              "PWG": [0.273, 0.000, -0.165, -0.025, -0.463, 0.517, -0.460, 0.392, -0.230]}
+UNI_62_TOL = 6e-4   # animal 5's univariate WWG printed -0.250, exact -0.25052
 
 # ---- Example 6.3: fat yield in parities 1 and 2, unequal design
 PED_63 = ([0, 0, 0, 1, 3, 1, 3, 1], [0, 0, 0, 2, 2, 5, 4, 7])
@@ -175,17 +185,21 @@ def test_example_6_1_equal_design():
         np.testing.assert_allclose(reliability(r, trait, ids), REL_61[trait], atol=PRINTED)
 
 
-def test_example_6_1_univariate_analyses():
-    """The book's univariate columns: each trait alone, as a one-trait dict and as a plain formula."""
-    ped = pedigree(PED_61)
+@pytest.mark.parametrize("example", ["6.1", "6.2"])
+def test_univariate_analyses(example):
+    """The book's univariate columns: each trait alone, as a one-trait dict (in 6.2 PWG's rows without a
+    record are left out) and as a plain formula."""
+    data, sire_dam, sex, ebv, tol = (DATA_61, PED_61, UNI_SEX_61, UNI_EBV_61, UNI_SEX_61_TOL) if example == "6.1" \
+        else (DATA_62, PED_62, UNI_SEX_62, UNI_EBV_62, UNI_62_TOL)
+    ped, ids = pedigree(sire_dam), animals(len(sire_dam[0]))
     for trait, (g, e) in (("WWG", (20.0, 40.0)), ("PWG", (40.0, 30.0))):
         f = f"{trait} ~ 0 + sex + (1|id)"
-        one = hd.Model({trait: f}, DATA_61, relationships={"id": ped}).solve({"id": [[g]], "Residual": [[e]]})
-        plain = hd.Model(f, DATA_61, relationships={"id": ped}).solve({"id": g, "Residual": e})
-        np.testing.assert_allclose(blup(one, trait, animals(8)), UNI_EBV_61[trait], atol=PRINTED)
-        np.testing.assert_allclose(blup(one, trait, animals(8)),
-                                   plain.random_effects["id"]["(Intercept)"].reindex(animals(8)), rtol=1e-10)
-    np.testing.assert_allclose([fixed(one, "PWG", "sexM"), fixed(one, "PWG", "sexF")], UNI_SEX_61_PWG, atol=PRINTED)
+        one = hd.Model({trait: f}, data, relationships={"id": ped}).solve({"id": [[g]], "Residual": [[e]]})
+        plain = hd.Model(f, data, relationships={"id": ped}).solve({"id": g, "Residual": e})
+        np.testing.assert_allclose([fixed(one, trait, "sexM"), fixed(one, trait, "sexF")], sex[trait], atol=tol)
+        np.testing.assert_allclose(blup(one, trait, ids), ebv[trait], atol=tol)
+        np.testing.assert_allclose(blup(one, trait, ids), plain.random_effects["id"]["(Intercept)"].reindex(ids),
+                                   rtol=1e-10, atol=1e-12)
 
 
 def test_example_6_1_covariances_as_labelled_frames():
