@@ -126,3 +126,18 @@ def test_covariance_block_at_zero_is_flagged_as_boundary():
         vc = m.fit().variance_components
     herd = vc[vc.group == "herd"]
     assert herd["boundary"].all() and herd["std_error"].isna().all()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 review: with the genetic covariance at the PSD boundary (rank 1 "
+                   "on small data), the Cholesky finish ends 'ABNORMAL' (L-BFGS-B line search) and the fit is "
+                   "reported not converged, though -2 l_REML is within 3e-5 of a brute-force maximum here (two "
+                   "traits; three traits, seed 2: 1.6e-3 short); 15 of 18 such random fits, REML and ML")
+def test_rank_deficient_genetic_covariance_converges():
+    from .test_mt_oracle_extra import case_setup
+    s = case_setup("two traits", 2)
+    m = hd.Model(s["formulas"], s["data"], relationships={"id": hd.Pedigree.from_frame(s["ped"])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = m.fit()
+    assert np.linalg.eigvalsh(r.covariance("id").to_numpy())[0] < 1e-6     # rank 1: on the boundary
+    assert r.converged
