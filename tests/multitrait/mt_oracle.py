@@ -17,7 +17,8 @@ from tests.oracles import reml_m2ll
 
 @dataclass
 class DenseMME:
-    """The dense MME solved: BLUE per trait, BLUP and PEV (animals x traits with the term), C^-1, -2 l_REML."""
+    """The dense MME solved: BLUE per trait, BLUP and PEV (animals x traits with the term), C^-1, -2 l_REML
+    and -2 l_ML."""
 
     b: list
     u: np.ndarray
@@ -25,6 +26,7 @@ class DenseMME:
     vcov_b: np.ndarray
     Cinv: np.ndarray
     m2ll: float
+    m2ll_ml: float
     u_extra: list
     pev_extra: list
 
@@ -82,7 +84,14 @@ def dense_mme(Y, X_list, Z, A, G0, R0, animal_traits=None, extra=()):
         pevs.append(pev_all[cut[i]:cut[i + 1]].reshape(len(te), Ze.shape[1]).T)
     V = Zs @ G @ Zs.T + R
     return DenseMME(b=b, u=us[0], pev=pevs[0], vcov_b=Cinv[:p, :p], Cinv=Cinv, m2ll=reml_m2ll(y, X, V),
-                    u_extra=us[1:], pev_extra=pevs[1:])
+                    m2ll_ml=ml_m2ll(y, X, V), u_extra=us[1:], pev_extra=pevs[1:])
+
+
+def ml_m2ll(y, X, V):
+    """-2 ML log-likelihood with V dense: n log 2pi + log|V| + r'V^-1 r, r the GLS residual."""
+    Vi = np.linalg.inv(V)
+    r = y - X @ np.linalg.solve(X.T @ Vi @ X, X.T @ Vi @ y)
+    return float(len(y) * np.log(2 * np.pi) + np.linalg.slogdet(V)[1] + r @ Vi @ r)
 
 
 def incidence(codes, levels):

@@ -140,6 +140,16 @@ def test_reml_loglik_at_known_covariances(name):
     close(-2 * r.loglik, s["oracle"].m2ll, "-2 REML log-likelihood")
 
 
+@pytest.mark.parametrize("name", list(CASES))
+def test_ml_solve_equals_dense(name):
+    """solve(method="ML"): the same BLUE/BLUP, and -2 l_ML of the dense V."""
+    s = case_setup(name, 12)
+    m = hd.Model(s["formulas"], s["data"], relationships={"id": hd.Pedigree.from_frame(s["ped"])})
+    r = m.solve(variances={"id": np.array(s["G0"]), "Residual": np.array(s["R0"])}, method="ML")
+    compare(r, s)
+    close(-2 * r.loglik, s["oracle"].m2ll_ml, "-2 ML log-likelihood")
+
+
 def test_heavy_missingness():
     """Half of each trait missing: many patterns, some trait seen on few rows."""
     s = case_setup("three traits", 5, missing=0.5)
