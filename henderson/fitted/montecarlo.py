@@ -7,19 +7,24 @@ and R = sigma2_e I, the REML score (henderson.reml.derivatives) needs one trace 
     dl/dsigma2_a = -1/2 [ m / sigma2_a - (T + a'K^-1 a) / sigma2_a^2 ]
     dl/dsigma2_e = -1/2 [ (n - p - m + T / sigma2_a) / sigma2_e - e'e / sigma2_e^2 ]
 
-T is estimated by Hutchinson's estimator (Girard 1989; Hutchinson 1990): for Rademacher probes z
-(entries +-1) on the levels of a, E[z' (C^-1 [0; K^-1 z])_a] = T, each probe one PCG solve of the
-matrix-free MME (henderson.linalg.mme_operator). The estimate is the mean over the probes and its
-standard error their standard deviation / sqrt(n_probes). The average information needs solves
-only: AI = 1/2 F'PF with the working variates F = [Z a / sigma2_a, e / sigma2_e] and
-P F = (F - W C^-1 W'F / sigma2_e) / sigma2_e (two more PCG solves; C = W'W / sigma2_e + G^-1).
+T is estimated by Hutchinson's estimator (Girard 1989; Hutchinson 1990) with Rademacher probes z
+(entries +-1) on the levels of a. With a factor K^-1 = L L' (a pedigree's L = (I - P)' D^-1/2,
+henderson.pedigree.aproduct; the identity) the sample is the quadratic form b' C^-1 b, b = [0; L z],
+whose mean is tr(L' C^aa L) = T; its variance is about half that of z' (C^-1 [0; K^-1 z])_a (used
+for a user's K^-1, which has no such factor), and PCG's error in it is the square of the solution's:
+each probe stops once the estimated error of its form (henderson.linalg.block_pcg) is below
+``probe_error`` (0.01) Monte Carlo SEs of T, long before the residual criterion of the MME solve.
+The estimate is the mean over the probes and its standard error their standard deviation /
+sqrt(n_probes). The average information needs solves only: AI = 1/2 F'PF with the working variates
+F = [Z a / sigma2_a, e / sigma2_e] and P F = (F - W C^-1 W'F / sigma2_e) / sigma2_e, where
+C^-1 W'F / sigma2_e follows from one more solve, u = C^-1 [0; K^-1 a] (C = W'W / sigma2_e + G^-1).
 
 The probes are drawn once and kept through the iterations (common random numbers), so the Newton
 iterations converge to the root of one Monte Carlo score; that root differs from the exact REML
 estimate by about AI^-1 dg, dg the score's Monte Carlo error: its standard error per parameter is
-sqrt(diag(AI^-1 (dg/dT)(dg/dT)' se(T)^2 AI^-1)). Each probe's PCG starts from its solution at the
-previous iterate (warm start), as does the MME solve; the probes' solves run side by side
-(henderson.linalg.block_pcg), one product of C with an n x r matrix per PCG round.
+sqrt(diag(AI^-1 (dg/dT)(dg/dT)' se(T)^2 AI^-1)). Each solve starts from its solution at the previous
+iterate (warm start). The MME solve and the probes' solves run side by side (one product of C with
+a size x (1 + r) matrix per PCG round, henderson.linalg.block_pcg).
 """
 from __future__ import annotations
 
@@ -30,13 +35,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, DesignError
-from ..linalg.block_pcg import mme_matmat, pcg_columns
-from ..linalg.pcg import pcg
+from ..linalg.block_pcg import mme_matmat, pcg_block
 from ..mme import centre_value, constant_combination
 from ..options import N_PROBES
 from .iterative import mme_operator
 
-PCG_TOL = 1e-10      # ||r||^2 / ||b||^2 of every PCG solve
+PCG_TOL = 1e-12      # ||r||^2 / ||b||^2 of the MME solve (BLUPF90's default) and of non-symmetric probes
+AI_TOL = 1e-8        # of the solve for the average information (it only steers the Newton steps)
+PROBE_ERROR = 0.01   # PCG error of each probe's quadratic form, in Monte Carlo SEs of the trace
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
 MAX_ITER = 50
 STEP_IN_SE = 0.05    # or when every Newton step is below this many Monte Carlo SEs of its parameter
@@ -44,11 +50,14 @@ STEP_IN_SE = 0.05    # or when every Newton step is below this many Monte Carlo 
 
 @dataclass(frozen=True)
 class TraceEstimate:
-    """Hutchinson's estimate of a trace: ``value`` (mean over probes), ``se`` (sd / sqrt(n)), ``samples``."""
+    """Hutchinson's estimate of a trace: ``value`` (mean over probes), ``se`` (sd / sqrt(n)), ``samples``,
+    and ``pcg_error``: the estimated mean shortfall of the samples from stopping PCG early (0: solved
+    to the residual criterion)."""
 
     value: float
     se: float
     samples: np.ndarray = field(repr=False)
+    pcg_error: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -85,20 +94,61 @@ def check_supported(model, method: str) -> None:
                           f"({vm.residual.description}): use algorithm='ai'")
 
 
-def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: float = PCG_TOL):
-    """T = tr(K^-1 C^aa) of the one random term of ``op`` from Rademacher ``probes`` (m x r), one PCG solve
-    C x = [0; K^-1 z] per probe (all side by side, henderson.linalg.block_pcg; ``precond`` diagonal, as it
-    is for terms of one effect), starting from and updating ``warm`` (size x r). (TraceEstimate, rounds)."""
+def probe_rhs(op, probes: np.ndarray):
+    """Right-hand sides [0; v] (size x r) of the probes and whether they are symmetric: v = L z for a
+    factor K^-1 = L L' (a pedigree's, or the identity), so z' L' C^aa L z = b' C^-1 b is a quadratic
+    form; otherwise (a user's K^-1) v = K^-1 z and the sample is z' (C^-1 b)_a."""
     t = op.terms[0]
-    sl = slice(t.offset, t.offset + t.m)
-    kz = probes if t.kinv is None else t.kinv.apply(probes)
     B = np.zeros((op.size, probes.shape[1]))
-    B[sl] = kz
-    X, rounds, _ = pcg_columns(lambda V: mme_matmat(op, V), B, precond(np.ones(op.size)), X0=warm, tol=tol)
-    warm[:] = X
-    samples = np.einsum("ij,ij->j", probes, X[sl])
-    se = float(samples.std(ddof=1) / np.sqrt(samples.size)) if samples.size > 1 else float("nan")
-    return TraceEstimate(float(samples.mean()), se, samples), rounds
+    sl = slice(t.offset, t.offset + t.m)
+    if t.kinv is None:
+        B[sl] = probes
+        return B, True
+    if hasattr(t.kinv, "factor_times"):
+        B[sl] = t.kinv.factor_times(probes)
+        return B, True
+    B[sl] = t.kinv.apply(probes)
+    return B, False
+
+
+def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
+    """The MME C x = rhs and the probes' solves side by side, from and updating ``warm`` (size x (1 + r)).
+    Returns (x, TraceEstimate, rounds): x to ``tol``; symmetric probes until the estimated error of
+    their quadratic forms is below ``probe_error`` Monte Carlo SEs of the trace, others to ``tol``."""
+    t = op.terms[0]
+    Bp, symmetric = probe_rhs(op, probes)
+    B = np.column_stack([rhs, Bp])
+    r = probes.shape[1]
+
+    def limit(q):
+        out = np.full(q.size, probe_error * q[1:].std(ddof=1) / np.sqrt(r))
+        out[0] = 0.0
+        return out
+
+    res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, X0=warm, tol=tol,
+                    energy_tol=limit if symmetric else None)
+    if not res.converged.all():
+        raise ConvergenceError(f"Monte Carlo AI-REML: PCG did not converge in {res.rounds} rounds")
+    warm[:] = res.X
+    if symmetric:
+        samples, err = res.q[1:], float(res.energy_error[1:].mean())
+    else:
+        samples, err = np.einsum("ij,ij->j", probes, res.X[t.offset:t.offset + t.m, 1:]), 0.0
+    se = float(samples.std(ddof=1) / np.sqrt(r)) if r > 1 else float("nan")
+    return res.X[:, 0].copy(), TraceEstimate(float(samples.mean()), se, samples, err), res.rounds
+
+
+def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: float = PCG_TOL,
+                     probe_error: float = PROBE_ERROR):
+    """T = tr(K^-1 C^aa) of the one random term of ``op`` from Rademacher ``probes`` (m x r), one PCG solve
+    per probe (all side by side, henderson.linalg.block_pcg; ``precond`` diagonal, as it is for terms
+    of one effect; right-hand sides from probe_rhs), starting from and updating ``warm`` (size x r).
+    (TraceEstimate, rounds)."""
+    w = np.column_stack([np.zeros(op.size), warm])
+    _, est, rounds = _solve_with_probes(op, precond(np.ones(op.size)), np.zeros(op.size), probes, w, tol,
+                                        probe_error)
+    warm[:] = w[:, 1:]
+    return est, rounds
 
 
 def rademacher(m: int, n_probes: int, seed) -> np.ndarray:
@@ -113,35 +163,48 @@ def _start(model, yc: np.ndarray) -> np.ndarray:
 
 
 class _Iterate:
-    """The solves at one theta: MME solution, trace estimate, score and average information."""
+    """The solves at one theta: MME solution, trace estimate, score and average information.
 
-    def __init__(self, model, yc, theta, probes, warm, sol0, tol):
+    ``warm`` (size x (1 + r): the MME solution, then the probes') and ``warm_ai`` (size) are the
+    previous iterate's solutions, updated in place."""
+
+    def __init__(self, model, yc, theta, probes, warm, warm_ai, tol, probe_error):
         vm, design = model.vm, model.design
         params = vm.at(theta)
         op = mme_operator(model, params)
-        M = op.preconditioner()
+        dinv = op.preconditioner()(np.ones(op.size))
         t = op.terms[0]
         sl = slice(t.offset, t.offset + t.m)
-        res = pcg(op.matvec, op.rhs(yc), M, x0=sol0, tol=tol)
-        self.sol, rounds = res.x, res.n_iter
+        self.sol, self.trace, rounds = _solve_with_probes(op, dinv, op.rhs(yc), probes, warm, tol, probe_error)
         a = self.sol[sl]
         e = yc - op.W @ self.sol
-        S = float(a @ (a if t.kinv is None else t.kinv.apply(a)))
-        self.trace, r = hutchinson_trace(op, M, probes, warm, tol)
-        rounds += r
+        ka = a if t.kinv is None else t.kinv.apply(a)
+        S = float(a @ ka)
         (sa,), se = theta[vm.term_slice(0)], float(theta[vm.residual_slice][0])
         T, n, p = self.trace.value, design.n, design.p
         self.score = np.array([-0.5 * (t.m / sa - (T + S) / sa**2),
                                -0.5 * ((n - p - t.m + T / sa) / se - float(e @ e) / se**2)])
         self.dscore_dT = np.array([0.5 / sa**2, -0.5 / (sa * se)])
+        self.ai, r = self._average_information(op, dinv, sl, a, ka, e, sa, se, warm_ai)
+        self.rounds = rounds + r
+
+    @staticmethod
+    def _average_information(op, dinv, sl, a, ka, e, sa, se, warm_ai):
+        """AI = 1/2 F'PF, F = [Z a / sa, e / se]: C^-1 W'F / se from one solve u = C^-1 [0; K^-1 a], as
+        W'e / se = G^-1 x = [0; K^-1 a] / sa and W'Z a / se = (C - G^-1) [0; a]."""
+        g = np.zeros(op.size)
+        g[sl] = ka
+        res = pcg_block(lambda V, out: mme_matmat(op, V, out), g[:, None], dinv, X0=warm_ai[:, None], tol=AI_TOL)
+        u = res.X[:, 0]
+        warm_ai[:] = u
+        X = np.zeros((op.size, 2))
+        X[sl, 0] = a / sa
+        X[:, 0] -= u / sa**2
+        X[:, 1] = u / (sa * se)
         F = np.column_stack([op.W[:, sl] @ a / sa, e / se])
-        WtF = op.Wt @ F / se
-        X, r, _ = pcg_columns(lambda V: mme_matmat(op, V), WtF, M(np.ones(op.size)), tol=tol)
-        rounds += r
         PF = (F - op.W @ X) / se
         ai = 0.5 * F.T @ PF
-        self.ai = 0.5 * (ai + ai.T)
-        self.rounds = rounds
+        return 0.5 * (ai + ai.T), res.rounds
 
     def mc_cov(self) -> np.ndarray:
         """Monte Carlo covariance of the root of the score: AI^-1 (dg/dT)(dg/dT)' se(T)^2 AI^-1."""
@@ -150,12 +213,14 @@ class _Iterate:
 
 
 def fit_mc(model, start: np.ndarray | None = None, n_probes: int = N_PROBES, seed=0, tol: float = TOL,
-           max_iter: int = MAX_ITER, pcg_tol: float = PCG_TOL, callback=None) -> MCREMLResult:
+           max_iter: int = MAX_ITER, pcg_tol: float = PCG_TOL, probe_error: float = PROBE_ERROR,
+           callback=None) -> MCREMLResult:
     """Monte Carlo AI-REML (module docstring): Newton steps with the average information on the score
     with Hutchinson traces over ``n_probes`` fixed Rademacher probes (``seed``), step-halving to keep
     the variances positive; converged when score' AI^-1 score < ``tol`` or every step is below 0.05 of its
     parameter's Monte Carlo SE (the PCG solves' own error keeps the decrement from falling much below
-    that). ``callback(row)`` per step."""
+    that). The MME solve stops at ``pcg_tol``, each probe once the error of its quadratic form is below
+    ``probe_error`` Monte Carlo SEs of the trace. ``callback(row)`` per step."""
     t0 = time.perf_counter()
     check_supported(model, "REML")
     if n_probes < 2:
@@ -167,15 +232,17 @@ def fit_mc(model, start: np.ndarray | None = None, n_probes: int = N_PROBES, see
     m = vm.terms[0].m
     size = design.p + m
     probes = rademacher(m, n_probes, seed)
-    warm = np.zeros((size, n_probes))
-    sol, rows, rounds, converged = None, [], 0, False
+    warm, warm_ai = np.zeros((size, 1 + n_probes)), np.zeros(size)
+    rows, rounds, converged = [], 0, False
     for it in range(1, max_iter + 1):
-        cur = _Iterate(model, yc, theta, probes, warm, sol, pcg_tol)
-        sol, rounds = cur.sol, rounds + cur.rounds
+        t1 = time.perf_counter()
+        cur = _Iterate(model, yc, theta, probes, warm, warm_ai, pcg_tol, probe_error)
+        rounds += cur.rounds
         step = np.linalg.solve(cur.ai, cur.score)
         decrement = float(cur.score @ step)
         row = dict(iteration=it, **{f"theta{i}": v for i, v in enumerate(theta)}, trace=cur.trace.value,
-                   trace_se=cur.trace.se, decrement=decrement, pcg_rounds=cur.rounds)
+                   trace_se=cur.trace.se, trace_pcg_error=cur.trace.pcg_error, decrement=decrement,
+                   pcg_rounds=cur.rounds, seconds=time.perf_counter() - t1)
         rows.append(row)
         if callback is not None:
             callback(row)

@@ -1,57 +1,197 @@
 """Many independent PCG solves C X = B run side by side: one product C X per round for all the columns.
 
 Each column has its own step lengths (it is r independent CG runs, not block CG), with a diagonal
-preconditioner; a column stops moving once ||b - C x||^2 / ||b||^2 < tol (true residual, checked
-as in henderson.linalg.pcg). The product of C with an n x r matrix costs about as much memory
-traffic as r products with vectors but runs as sparse-times-dense kernels, so the probes of
-Monte Carlo REML share their passes over the data and the pedigree.
+preconditioner. The columns are the rows' inner dimension (X is size x r, C order), so a product
+C X is one pass over the records and one over the pedigree for all the columns
+(``mme_matmat``), and the PCG updates are fused numba passes over the n x r arrays: the memory
+traffic of a round is a few passes over X, not a few per column.
+
+A column stops moving once ``||b - C x||^2 / ||b||^2 < tol`` (true residual, checked as in
+henderson.linalg.pcg), or, with ``energy_tol``, once the estimated error of its quadratic form
+``b' C^-1 b`` is below it. PCG on C x = b from x0 raises q(x) = 2 b'x - x'C x = b'x + r'x, a
+lower bound of b' C^-1 b, by exactly ``alpha (2 r'd - alpha d'C d)`` per round; its distance to
+b' C^-1 b is the energy norm of the error e'C e, estimated from the last increments as a geometric
+tail (Hestenes-Stiefel estimate; Strakos & Tichy 2002). The error of q is the square of the
+solution's, so a quadratic form needs far fewer rounds than the solution itself.
+Columns that stop leave the working arrays (compacted once half are done).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..jitnotice import njit
 from .pcg import MAX_ITER, RECOMPUTE, TOL
 
+TAIL_ROUNDS = 4          # increments over which the convergence rate of q is estimated
+MAX_RATE = 0.995         # cap of that rate in the tail estimate
 
-def mme_matmat(op, X: np.ndarray) -> np.ndarray:
-    """C X for the MMEOperator ``op`` with random terms of one effect each (X: size x r)."""
-    out = (op.Wt @ (op.W @ X)) * op.rinv_scale
+
+@njit(cache=True)
+def _wtw_times_block(indptr, indices, data, X, scale, out):
+    """out = scale W'W X for W in CSR and X (size, r): one pass over the records for all columns."""
+    r = X.shape[1]
+    out[:, :] = 0.0
+    s = np.empty(r)
+    for i in range(indptr.shape[0] - 1):
+        s[:] = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            j, w = indices[k], data[k]
+            for c in range(r):
+                s[c] += w * X[j, c]
+        for k in range(indptr[i], indptr[i + 1]):
+            j, w = indices[k], data[k] * scale
+            for c in range(r):
+                out[j, c] += w * s[c]
+
+
+@njit(cache=True)
+def _curvature(D, CD, R):
+    """Per column: d'C d and r'd (one pass)."""
+    n, r = D.shape
+    dcd = np.zeros(r)
+    rd = np.zeros(r)
+    for i in range(n):
+        for c in range(r):
+            dcd[c] += D[i, c] * CD[i, c]
+            rd[c] += R[i, c] * D[i, c]
+    return dcd, rd
+
+
+@njit(cache=True)
+def _step(X, R, D, CD, alpha, dinv):
+    """X += alpha D; R -= alpha C D; per column r'r and r'M^-1 r of the new residual (one pass)."""
+    n, r = X.shape
+    rr = np.zeros(r)
+    rz = np.zeros(r)
+    for i in range(n):
+        w = dinv[i]
+        for c in range(r):
+            X[i, c] += alpha[c] * D[i, c]
+            v = R[i, c] - alpha[c] * CD[i, c]
+            R[i, c] = v
+            rr[c] += v * v
+            rz[c] += w * v * v
+    return rr, rz
+
+
+@njit(cache=True)
+def _direction(D, R, dinv, beta):
+    """D = M^-1 R + beta D."""
+    n, r = D.shape
+    for i in range(n):
+        w = dinv[i]
+        for c in range(r):
+            D[i, c] = w * R[i, c] + beta[c] * D[i, c]
+
+
+def mme_matmat(op, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """C X for the MMEOperator ``op`` with random terms of one effect each (X: size x r), into ``out``
+    if given (C order, the shape of X: no fresh pages to fault in every round)."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    out = np.empty_like(X) if out is None else out
+    _wtw_times_block(op.W.indptr, op.W.indices, op.W.data, X, op.rinv_scale, out)
     for t, S in zip(op.terms, op.sinv):
         sl = slice(t.offset, t.offset + t.m)
-        out[sl] += S[0, 0] * (X[sl] if t.kinv is None else t.kinv.apply(X[sl]))
+        if t.kinv is None:
+            out[sl] += S[0, 0] * X[sl]
+        elif hasattr(t.kinv, "apply_add"):
+            t.kinv.apply_add(X[sl], S[0, 0], out[sl])
+        else:
+            out[sl] += S[0, 0] * t.kinv.apply(X[sl])
     return out
+
+
+def _colsum(A, B):
+    return np.einsum("ij,ij->j", A, B)
+
+
+def _tail(hist: np.ndarray) -> np.ndarray:
+    """Estimated e'C e left after the last of ``hist`` (rounds x columns) increments of q: a geometric
+    tail inc rho / (1 - rho), rho the mean rate of decrease over the rounds held."""
+    last, first = hist[-1], hist[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(first > 0, (np.maximum(last, 0) / first) ** (1.0 / (hist.shape[0] - 1)), 1.0)
+    rho = np.minimum(np.nan_to_num(rho, nan=1.0), MAX_RATE)
+    return np.maximum(last, 0) * rho / (1.0 - rho)
+
+
+class BlockResult:
+    """X (size x r), ``rounds``, ``converged`` per column, ``q`` = 2 b'x - x'C x per column, and
+    ``energy_error``: the estimated b'C^-1 b - q per column when it stopped (inf: not converged)."""
+
+    def __init__(self, X, rounds, converged, q, energy_error):
+        self.X, self.rounds, self.converged, self.q, self.energy_error = X, rounds, converged, q, energy_error
+
+
+def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = None, tol: float = TOL,
+              energy_tol=None, max_iter: int = MAX_ITER, recompute: int = RECOMPUTE) -> BlockResult:
+    """Solve C x_j = b_j for every column by PCG with the diagonal preconditioner ``dinv`` (= diag(M)^-1),
+    ``matmat(V, out)`` writing C V into ``out`` and returning it, from ``X0`` (zero if None). A column stops at ``||r||^2/||b||^2 < tol`` (a number or one per column)
+    or, if ``energy_tol`` is given (a function of the current q of all r columns returning a threshold,
+    a number or one per column), once the estimated error of its q is below that threshold (after
+    TAIL_ROUNDS rounds at least)."""
+    B = np.ascontiguousarray(B, dtype=np.float64)
+    dinv = np.ascontiguousarray(dinv, dtype=np.float64)
+    r = B.shape[1]
+    Xfull = np.zeros_like(B) if X0 is None else np.array(X0, dtype=np.float64, order="C")
+    bb = _colsum(B, B)
+    bb = np.where(bb > 0, bb, 1.0)
+    tols = np.broadcast_to(np.asarray(tol, dtype=np.float64), (r,))
+    qfull, errfull = np.zeros(r), np.full(r, np.inf)
+    X, Bw, cols = Xfull, B, np.arange(r)
+    CD = np.empty_like(B)
+    R = B - matmat(X, CD) if X0 is not None else B.copy()
+    q = _colsum(Bw, X) + _colsum(R, X)
+    rr = _colsum(R, R)
+    D = dinv[:, None] * R
+    rz = _colsum(R, D)
+    active = rr / bb >= tols
+    errfull[~active], qfull[~active] = 0.0, q[~active]
+    hist = np.zeros((0, r))
+    k = 0
+    while k < max_iter and active.any():
+        k += 1
+        CD = matmat(D, CD)
+        dcd, rd = _curvature(D, CD, R)
+        alpha = np.where(active & (dcd > 0), rz / np.where(dcd > 0, dcd, 1.0), 0.0)
+        inc = alpha * (2.0 * rd - alpha * dcd)
+        q = q + inc
+        hist = np.vstack([hist, inc[None, :]])[-TAIL_ROUNDS:]
+        rr, rz_new = _step(X, R, D, CD, alpha, dinv)
+        crit = rr / bb[cols]
+        if k % recompute == 0 or (active & (crit < tols[cols])).any():
+            np.subtract(Bw, matmat(X, CD), out=R)   # the recurrence says converged (or drifts): the true residual
+            rr = _colsum(R, R)
+            rz_new = _colsum(R, dinv[:, None] * R)
+            q = _colsum(Bw, X) + _colsum(R, X)
+            crit = rr / bb[cols]
+        est = np.where(crit < tols[cols], 0.0, np.inf)
+        if energy_tol is not None and hist.shape[0] == TAIL_ROUNDS:
+            qall = qfull.copy()
+            qall[cols] = q
+            est = np.minimum(est, _tail(hist))
+            limit = np.broadcast_to(np.asarray(energy_tol(qall), dtype=np.float64), (r,))[cols]
+            newly = active & ((crit < tols[cols]) | (est < limit))
+        else:
+            newly = active & (crit < tols[cols])
+        qfull[cols[newly]], errfull[cols[newly]] = q[newly], est[newly]
+        active &= ~newly
+        beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+        _direction(D, R, dinv, beta)
+        rz = rz_new
+        if active.any() and active.sum() <= 0.5 * active.size:   # drop the columns that stopped
+            Xfull[:, cols[~active]] = X[:, ~active]
+            X, R, D, Bw = (np.ascontiguousarray(A[:, active]) for A in (X, R, D, Bw))
+            CD = np.empty_like(X)
+            q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
+            active = np.ones(cols.size, dtype=bool)
+    Xfull[:, cols] = X
+    qfull[cols[active]] = q[active]
+    return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull)
 
 
 def pcg_columns(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = None, tol: float = TOL,
                 max_iter: int = MAX_ITER, recompute: int = RECOMPUTE):
-    """Solve C x_j = b_j for every column by PCG with the diagonal preconditioner ``dinv`` (= diag(M)^-1).
-    Returns (X, rounds, converged per column)."""
-    B = np.asarray(B, dtype=np.float64)
-    bb = np.einsum("ij,ij->j", B, B)
-    bb = np.where(bb > 0, bb, 1.0)
-    X = np.zeros_like(B) if X0 is None else np.array(X0, dtype=np.float64)
-    R = B - matmat(X) if X0 is not None else B.copy()
-    Z = dinv[:, None] * R
-    D = Z.copy()
-    rz = np.einsum("ij,ij->j", R, Z)
-    crit = np.einsum("ij,ij->j", R, R) / bb
-    active = crit >= tol
-    k = 0
-    while k < max_iter and active.any():
-        k += 1
-        CD = matmat(D)
-        dcd = np.einsum("ij,ij->j", D, CD)
-        alpha = np.where(active, rz / np.where(dcd != 0, dcd, 1.0), 0.0)
-        X += alpha * D
-        R -= alpha * CD
-        crit = np.einsum("ij,ij->j", R, R) / bb
-        if k % recompute == 0 or (active & (crit < tol)).any():
-            R = B - matmat(X)      # the recurrence says converged (or drifts): the true residual
-            crit = np.einsum("ij,ij->j", R, R) / bb
-        active = crit >= tol
-        Z = dinv[:, None] * R
-        rz_new = np.einsum("ij,ij->j", R, Z)
-        beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
-        D = Z + beta * D
-        rz = rz_new
-    return X, k, ~active
+    """pcg_block with the residual criterion only: (X, rounds, converged per column)."""
+    res = pcg_block(matmat, B, dinv, X0, tol, None, max_iter, recompute)
+    return res.X, res.rounds, res.converged

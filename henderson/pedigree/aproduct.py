@@ -5,6 +5,7 @@ A^-1 = (I - P)' D^-1 (I - P) with P_{i,sire} = P_{i,dam} = 1/2, so for each anim
     y_i = x_i - (x_sire + x_dam) / 2,   z_i = b_i y_i,   (A^-1 x)_i += z_i,  (A^-1 x)_parent -= z_i / 2
 
 one pass over the animals, O(n) time and no storage beyond X: what iteration on data does in BLUPF90.
+The same terms give a factor L = (I - P)' D^-1/2 of A^-1 = L L' (Monte Carlo REML's probes).
 """
 from __future__ import annotations
 
@@ -14,26 +15,47 @@ from ..jitnotice import njit
 
 
 @njit(cache=True)
-def _ainv_times(sire, dam, b, X, out):
-    """out = A^-1 X for X of shape (n, k), column by column of the k right-hand sides."""
+def _ainv_add(sire, dam, b, X, scale, out):
+    """out += scale A^-1 X for X of shape (n, k), the k right-hand sides side by side (the parents'
+    cases apart, so that the inner loops over the k columns have no branches)."""
     n, k = X.shape
     for i in range(n):
+        s, d = sire[i], dam[i]
+        w = scale * b[i]
+        if s >= 0 and d >= 0:
+            for c in range(k):
+                z = w * (X[i, c] - 0.5 * (X[s, c] + X[d, c]))
+                out[i, c] += z
+                out[s, c] -= 0.5 * z
+                out[d, c] -= 0.5 * z
+        elif s >= 0 or d >= 0:
+            p = s if s >= 0 else d
+            for c in range(k):
+                z = w * (X[i, c] - 0.5 * X[p, c])
+                out[i, c] += z
+                out[p, c] -= 0.5 * z
+        else:
+            for c in range(k):
+                out[i, c] += w * X[i, c]
+
+
+@njit(cache=True)
+def _factor_times(sire, dam, b, Z, out):
+    """out = (I - P)' D^-1/2 Z, a factor L of A^-1 = L L' times Z (n, k)."""
+    n, k = Z.shape
+    for i in range(n):
+        w = np.sqrt(b[i])
         for c in range(k):
-            out[i, c] = 0.0
+            out[i, c] = w * Z[i, c]
     for i in range(n):
         s, d = sire[i], dam[i]
+        w = np.sqrt(b[i])
         for c in range(k):
-            y = X[i, c]
+            v = 0.5 * w * Z[i, c]
             if s >= 0:
-                y -= 0.5 * X[s, c]
+                out[s, c] -= v
             if d >= 0:
-                y -= 0.5 * X[d, c]
-            z = b[i] * y
-            out[i, c] += z
-            if s >= 0:
-                out[s, c] -= 0.5 * z
-            if d >= 0:
-                out[d, c] -= 0.5 * z
+                out[d, c] -= v
 
 
 @njit(cache=True)
@@ -71,9 +93,21 @@ class AinverseOperator:
         """A^-1 X for X of shape (n,) or (n, k)."""
         X = np.asarray(X, dtype=np.float64)
         X2 = np.ascontiguousarray(X.reshape(self.n, -1))
-        out = np.empty_like(X2)
-        _ainv_times(self.sire, self.dam, self.b, X2, out)
+        out = np.zeros_like(X2)
+        _ainv_add(self.sire, self.dam, self.b, X2, 1.0, out)
         return out.reshape(X.shape)
+
+    def apply_add(self, X: np.ndarray, scale: float, out: np.ndarray) -> None:
+        """out += scale A^-1 X for C-contiguous X and out of shape (n, k)."""
+        _ainv_add(self.sire, self.dam, self.b, X, float(scale), out)
+
+    def factor_times(self, Z: np.ndarray) -> np.ndarray:
+        """L Z for the factor L = (I - P)' D^-1/2 of A^-1 = L L' (Z of shape (n, k)): Hutchinson probes
+        L z have E[(L z)(L z)'] = A^-1."""
+        Z = np.ascontiguousarray(Z, dtype=np.float64)
+        out = np.empty_like(Z)
+        _factor_times(self.sire, self.dam, self.b, Z, out)
+        return out
 
     def diagonal(self) -> np.ndarray:
         """The diagonal of A^-1."""

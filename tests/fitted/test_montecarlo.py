@@ -72,7 +72,7 @@ def test_side_by_side_pcg_equals_the_direct_solve(animal_model):
     op = mme_operator(m, m.vm.at(theta))
     B = np.random.default_rng(0).normal(size=(op.size, 5))
     B[:, 4] = 0.0    # a zero right-hand side stays zero
-    X, rounds, ok = pcg_columns(lambda V: mme_matmat(op, V), B, op.preconditioner()(np.ones(op.size)), tol=1e-20)
+    X, rounds, ok = pcg_columns(lambda V, out: mme_matmat(op, V, out), B, op.preconditioner()(np.ones(op.size)), tol=1e-20)
     assert ok.all() and rounds > 0
     np.testing.assert_allclose(mme_matmat(op, X), B, atol=1e-8)
     np.testing.assert_allclose(X, m.objective("REML").solve(theta, B), rtol=0, atol=1e-8 * np.abs(X).max())
