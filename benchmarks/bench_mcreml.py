@@ -33,7 +33,8 @@ def run(n, probes=100, seed=1, exact=True, json_path=None):
         mc = m.fit(algorithm="mc-ai", n_probes=probes, seed=seed, start=start,
                    callback=lambda r: print(f"  step {r['iteration']}: theta ({r['theta0']:.4f}, {r['theta1']:.4f}) "
                                             f"T = {r['trace']:.1f} +- {r['trace_se']:.1f}, decrement "
-                                            f"{r['decrement']:.2e}, {r['pcg_rounds']} PCG rounds", flush=True))
+                                            f"{r['decrement']:.2e}, {r['pcg_rounds']} PCG rounds ({r['probe_rounds']} with the probes), "
+                                            f"{r['seconds']:.1f} s", flush=True))
     print(f"MC: {dict(mc.variances.round(5))} MC SE {dict(mc.mc_se.round(5))} sampling SE "
           f"{dict(mc.sampling_se.round(5))}; {len(mc.iterations)} steps, {mc.pcg_rounds} PCG rounds, "
           f"converged {mc.converged}")

@@ -24,7 +24,8 @@ iterations converge to the root of one Monte Carlo score; that root differs from
 estimate by about AI^-1 dg, dg the score's Monte Carlo error: its standard error per parameter is
 sqrt(diag(AI^-1 (dg/dT)(dg/dT)' se(T)^2 AI^-1)). Each solve starts from its solution at the previous
 iterate (warm start). The MME solve and the probes' solves run side by side (one product of C with
-a size x (1 + r) matrix per PCG round, henderson.linalg.block_pcg).
+a size x (1 + r) matrix per PCG round, henderson.linalg.block_pcg), on the equations with the
+animals grouped by maternal lineage (henderson.fitted.mc_problem: the dams' rows in cache).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from ..errors import ConvergenceError, DesignError
 from ..linalg.block_pcg import mme_matmat, pcg_block
 from ..mme import centre_value, constant_combination
 from ..options import N_PROBES
-from .iterative import mme_operator
+from .mc_problem import MCProblem
 
 PCG_TOL = 1e-12      # ||r||^2 / ||b||^2 of the MME solve (BLUPF90's default) and of non-symmetric probes
 AI_TOL = 1e-8        # of the solve for the average information (it only steers the Newton steps)
@@ -46,6 +47,9 @@ PROBE_ERROR = 0.01   # PCG error of each probe's quadratic form, in Monte Carlo 
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
 MAX_ITER = 50
 STEP_IN_SE = 0.05    # or when every Newton step is below this many Monte Carlo SEs of its parameter
+LOOSE_PROBE_ERROR = 1.0   # inexact Newton: while the steps are over LOOSE_STEPS Monte Carlo SEs, the
+LOOSE_PCG_TOL = 1e-8      # probes to 1 Monte Carlo SE of the trace and the MME solve to 1e-8
+LOOSE_STEPS = 10.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def probe_rhs(op, probes: np.ndarray):
 
 def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
     """The MME C x = rhs and the probes' solves side by side, from and updating ``warm`` (size x (1 + r)).
-    Returns (x, TraceEstimate, rounds): x to ``tol``; symmetric probes until the estimated error of
+    Returns (x, TraceEstimate, rounds, rounds until the last probe stopped): x to ``tol``; symmetric probes until the estimated error of
     their quadratic forms is below ``probe_error`` Monte Carlo SEs of the trace, others to ``tol``."""
     t = op.terms[0]
     Bp, symmetric = probe_rhs(op, probes)
@@ -135,7 +139,8 @@ def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
     else:
         samples, err = np.einsum("ij,ij->j", probes, res.X[t.offset:t.offset + t.m, 1:]), 0.0
     se = float(samples.std(ddof=1) / np.sqrt(r)) if r > 1 else float("nan")
-    return res.X[:, 0].copy(), TraceEstimate(float(samples.mean()), se, samples, err), res.rounds
+    return (res.X[:, 0].copy(), TraceEstimate(float(samples.mean()), se, samples, err), res.rounds,
+            int(res.column_rounds[1:].max()))
 
 
 def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: float = PCG_TOL,
@@ -145,7 +150,7 @@ def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: flo
     of one effect; right-hand sides from probe_rhs), starting from and updating ``warm`` (size x r).
     (TraceEstimate, rounds)."""
     w = np.column_stack([np.zeros(op.size), warm])
-    _, est, rounds = _solve_with_probes(op, precond(np.ones(op.size)), np.zeros(op.size), probes, w, tol,
+    _, est, rounds, _ = _solve_with_probes(op, precond(np.ones(op.size)), np.zeros(op.size), probes, w, tol,
                                         probe_error)
     warm[:] = w[:, 1:]
     return est, rounds
@@ -168,14 +173,15 @@ class _Iterate:
     ``warm`` (size x (1 + r): the MME solution, then the probes') and ``warm_ai`` (size) are the
     previous iterate's solutions, updated in place."""
 
-    def __init__(self, model, yc, theta, probes, warm, warm_ai, tol, probe_error):
+    def __init__(self, model, problem, theta, probes, warm, warm_ai, tol, probe_error):
         vm, design = model.vm, model.design
-        params = vm.at(theta)
-        op = mme_operator(model, params)
+        op = problem.operator(vm.at(theta))
+        yc = problem.yc
         dinv = op.preconditioner()(np.ones(op.size))
         t = op.terms[0]
         sl = slice(t.offset, t.offset + t.m)
-        self.sol, self.trace, rounds = _solve_with_probes(op, dinv, op.rhs(yc), probes, warm, tol, probe_error)
+        self.sol, self.trace, rounds, self.probe_rounds = _solve_with_probes(op, dinv, op.rhs(yc), probes, warm,
+                                                                             tol, probe_error)
         a = self.sol[sl]
         e = yc - op.W @ self.sol
         ka = a if t.kinv is None else t.kinv.apply(a)
@@ -219,8 +225,11 @@ def fit_mc(model, start: np.ndarray | None = None, n_probes: int = N_PROBES, see
     with Hutchinson traces over ``n_probes`` fixed Rademacher probes (``seed``), step-halving to keep
     the variances positive; converged when score' AI^-1 score < ``tol`` or every step is below 0.05 of its
     parameter's Monte Carlo SE (the PCG solves' own error keeps the decrement from falling much below
-    that). The MME solve stops at ``pcg_tol``, each probe once the error of its quadratic form is below
-    ``probe_error`` Monte Carlo SEs of the trace. ``callback(row)`` per step."""
+    that), at an iterate whose MME solve stopped at ``pcg_tol`` and each probe once the error of its
+    quadratic form was below ``probe_error`` Monte Carlo SEs of the trace. The iterates before are
+    solved less accurately (inexact Newton): to LOOSE_PROBE_ERROR and LOOSE_PCG_TOL until a step is
+    below LOOSE_STEPS Monte Carlo SEs.
+    ``callback(row)`` per step."""
     t0 = time.perf_counter()
     check_supported(model, "REML")
     if n_probes < 2:
@@ -231,24 +240,32 @@ def fit_mc(model, start: np.ndarray | None = None, n_probes: int = N_PROBES, see
     theta = np.asarray(_start(model, yc) if start is None else start, dtype=float)
     m = vm.terms[0].m
     size = design.p + m
-    probes = rademacher(m, n_probes, seed)
+    problem = MCProblem(model, yc, vm.at(theta))
+    probes = problem.probes(rademacher(m, n_probes, seed))
     warm, warm_ai = np.zeros((size, 1 + n_probes)), np.zeros(size)
-    rows, rounds, converged = [], 0, False
+    rows, rounds, converged, err = [], 0, False, max(LOOSE_PROBE_ERROR, probe_error)
     for it in range(1, max_iter + 1):
         t1 = time.perf_counter()
-        cur = _Iterate(model, yc, theta, probes, warm, warm_ai, pcg_tol, probe_error)
+        final = err <= probe_error
+        cur = _Iterate(model, problem, theta, probes, warm, warm_ai,
+                       pcg_tol if final else max(pcg_tol, LOOSE_PCG_TOL), err)
         rounds += cur.rounds
         step = np.linalg.solve(cur.ai, cur.score)
         decrement = float(cur.score @ step)
         row = dict(iteration=it, **{f"theta{i}": v for i, v in enumerate(theta)}, trace=cur.trace.value,
-                   trace_se=cur.trace.se, trace_pcg_error=cur.trace.pcg_error, decrement=decrement,
-                   pcg_rounds=cur.rounds, seconds=time.perf_counter() - t1)
+                   trace_se=cur.trace.se, trace_pcg_error=cur.trace.pcg_error, probe_error=err,
+                   decrement=decrement, pcg_rounds=cur.rounds, probe_rounds=cur.probe_rounds,
+                   seconds=time.perf_counter() - t1)
         rows.append(row)
         if callback is not None:
             callback(row)
-        if decrement < tol or np.all(np.abs(step) < STEP_IN_SE * np.sqrt(np.diag(cur.mc_cov()))):
+        in_se = np.abs(step) / np.sqrt(np.diag(cur.mc_cov()))
+        small = decrement < tol or np.all(in_se < STEP_IN_SE)
+        if small and final:
             converged = True
             break
+        if in_se.max() < LOOSE_STEPS:
+            err = probe_error
         for _ in range(30):
             if np.all(theta + step > 0):
                 break

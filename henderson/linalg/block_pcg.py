@@ -116,11 +116,13 @@ def _tail(hist: np.ndarray) -> np.ndarray:
 
 
 class BlockResult:
-    """X (size x r), ``rounds``, ``converged`` per column, ``q`` = 2 b'x - x'C x per column, and
-    ``energy_error``: the estimated b'C^-1 b - q per column when it stopped (inf: not converged)."""
+    """X (size x r), ``rounds``, ``converged`` per column, ``q`` = 2 b'x - x'C x per column,
+    ``energy_error``: the estimated b'C^-1 b - q per column when it stopped (inf: not converged), and
+    ``column_rounds``: the round at which each column stopped."""
 
-    def __init__(self, X, rounds, converged, q, energy_error):
-        self.X, self.rounds, self.converged, self.q, self.energy_error = X, rounds, converged, q, energy_error
+    def __init__(self, X, rounds, converged, q, energy_error, column_rounds):
+        self.X, self.rounds, self.converged, self.q = X, rounds, converged, q
+        self.energy_error, self.column_rounds = energy_error, column_rounds
 
 
 def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = None, tol: float = TOL,
@@ -137,7 +139,7 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
     bb = _colsum(B, B)
     bb = np.where(bb > 0, bb, 1.0)
     tols = np.broadcast_to(np.asarray(tol, dtype=np.float64), (r,))
-    qfull, errfull = np.zeros(r), np.full(r, np.inf)
+    qfull, errfull, kfull = np.zeros(r), np.full(r, np.inf), np.zeros(r, dtype=np.int64)
     X, Bw, cols = Xfull, B, np.arange(r)
     CD = np.empty_like(B)
     R = B - matmat(X, CD) if X0 is not None else B.copy()
@@ -174,7 +176,7 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
             newly = active & ((crit < tols[cols]) | (est < limit))
         else:
             newly = active & (crit < tols[cols])
-        qfull[cols[newly]], errfull[cols[newly]] = q[newly], est[newly]
+        qfull[cols[newly]], errfull[cols[newly]], kfull[cols[newly]] = q[newly], est[newly], k
         active &= ~newly
         beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
         _direction(D, R, dinv, beta)
@@ -186,8 +188,8 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
             q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
             active = np.ones(cols.size, dtype=bool)
     Xfull[:, cols] = X
-    qfull[cols[active]] = q[active]
-    return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull)
+    qfull[cols[active]], kfull[cols[active]] = q[active], k
+    return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull, kfull)
 
 
 def pcg_columns(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = None, tol: float = TOL,
