@@ -76,3 +76,93 @@ def test_side_by_side_pcg_equals_the_direct_solve(animal_model):
     assert ok.all() and rounds > 0
     np.testing.assert_allclose(mme_matmat(op, X), B, atol=1e-8)
     np.testing.assert_allclose(X, m.objective("REML").solve(theta, B), rtol=0, atol=1e-8 * np.abs(X).max())
+
+
+def _dense(op):
+    return np.column_stack([op.matvec(e) for e in np.eye(op.size)])
+
+
+def test_quadratic_forms_stop_at_their_error(animal_model):
+    """PCG's q = 2 b'x - x'Cx is a lower bound of b'C^-1 b (dense solve); stopped on the estimated
+    error, it is short of it by about that error; to the residual criterion it equals it."""
+    from henderson.fitted.montecarlo import probe_rhs
+    from henderson.linalg.block_pcg import mme_matmat, pcg_block
+    m = animal_model
+    op = mme_operator(m, m.vm.at(m.theta({"id": 0.4, "Residual": 0.6})))
+    B, symmetric = probe_rhs(op, rademacher(op.terms[0].m, 8, 1))
+    assert symmetric
+    exact = np.einsum("ij,ij->j", B, np.linalg.solve(_dense(op), B))
+    dinv = op.preconditioner()(np.ones(op.size))
+    for limit in (1e-1, 1e-3):
+        res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, tol=1e-30, energy_tol=lambda q: limit)
+        short = exact - res.q
+        assert res.converged.all() and np.all(short > -1e-9)
+        assert np.all(res.energy_error < limit) and np.all(short < 10 * limit)
+    res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, tol=1e-22)
+    np.testing.assert_allclose(res.q, exact, rtol=1e-10)
+
+
+def test_warm_start_gives_the_cold_start_trace(animal_model):
+    """Probes warm-started from their solutions at other variances give the trace of a cold start, to
+    the PCG error the probes stop at (and to rounding when solved to the residual criterion)."""
+    m = animal_model
+    op = mme_operator(m, m.vm.at(m.theta({"id": 0.4, "Residual": 0.6})))
+    other = mme_operator(m, m.vm.at(m.theta({"id": 0.2, "Residual": 0.7})))
+    M, mt, r = op.preconditioner(), op.terms[0].m, 20
+    probes = rademacher(mt, r, 4)
+    warm = np.zeros((op.size, r))
+    hutchinson_trace(other, other.preconditioner(), probes, warm)
+    cold, _ = hutchinson_trace(op, M, probes, np.zeros((op.size, r)))
+    hot, rounds = hutchinson_trace(op, M, probes, warm.copy())
+    assert abs(hot.value - cold.value) < 0.05 * cold.se
+    strict_cold, _ = hutchinson_trace(op, M, probes, np.zeros((op.size, r)), probe_error=0.0)
+    strict_hot, _ = hutchinson_trace(op, M, probes, warm.copy(), probe_error=0.0)
+    np.testing.assert_allclose(strict_hot.samples, strict_cold.samples, rtol=1e-9)
+    assert 0 <= strict_cold.value - cold.value < 0.05 * cold.se
+
+
+def test_lineage_order_keeps_the_equations(animal_model):
+    """The Monte Carlo problem in lineage order is the model's MME permuted: same products, dams next
+    to their offspring, and the same trace samples from the same probes."""
+    from henderson.fitted.mc_problem import MCProblem, lineage_order
+    m = animal_model
+    params = m.vm.at(m.theta({"id": 0.4, "Residual": 0.6}))
+    op = mme_operator(m, params)
+    yc = m.design.y - m.design.y.mean()
+    prob = MCProblem(m, yc, params)
+    pop = prob.operator(params)
+    p = op.terms[0].offset
+    cols = np.concatenate([np.arange(p), p + prob.levels])
+    x = np.random.default_rng(0).normal(size=op.size)
+    np.testing.assert_allclose(pop.matvec(x[cols]), op.matvec(x)[cols], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(pop.rhs(prob.yc), op.rhs(yc)[cols], rtol=1e-12, atol=1e-12)
+    dam = op.terms[0].kinv.dam
+    order = lineage_order(dam)
+    assert sorted(order) == list(range(dam.size))
+    new_dam = pop.terms[0].kinv.dam
+    known = new_dam >= 0
+    gap_new = np.median(np.abs(np.arange(dam.size) - new_dam)[known])
+    assert gap_new < np.median(np.abs(np.arange(dam.size) - dam)[dam >= 0]) / 10
+    z = rademacher(op.terms[0].m, 10, 5)
+    a, _ = hutchinson_trace(op, op.preconditioner(), z, np.zeros((op.size, 10)), probe_error=0.0)
+    b, _ = hutchinson_trace(pop, pop.preconditioner(), prob.probes(z), np.zeros((op.size, 10)), probe_error=0.0)
+    np.testing.assert_allclose(b.samples, a.samples, rtol=1e-9)
+
+
+def test_symmetric_probes_halve_the_variance(animal_model):
+    """Rademacher variance of z'Bz (1/2 sum_{i != j} (B_ij + B_ji)^2): B = L' C^aa L against K^-1 C^aa,
+    the same trace, from the dense inverse."""
+    m = animal_model
+    op = mme_operator(m, m.vm.at(m.theta({"id": 0.3, "Residual": 0.55})))
+    t = op.terms[0]
+    Caa = np.linalg.inv(_dense(op))[t.offset:, t.offset:]
+    L = t.kinv.factor_times(np.eye(t.m))
+    sym, kinv = L.T @ Caa @ L, t.kinv.apply(Caa)
+
+    def variance(B):
+        S = B + B.T
+        np.fill_diagonal(S, 0.0)
+        return 0.5 * float((S**2).sum())
+
+    assert np.trace(sym) == pytest.approx(np.trace(kinv), rel=1e-10)
+    assert variance(sym) < 0.7 * variance(kinv)

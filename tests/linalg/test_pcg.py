@@ -40,6 +40,11 @@ def test_ainverse_operator_equals_formed_ainverse(selfing):
     np.testing.assert_allclose(op.apply(X), A_inv @ X, atol=1e-12)
     np.testing.assert_allclose(op.apply(X[:, 0]), A_inv @ X[:, 0], atol=1e-12)
     np.testing.assert_allclose(op.diagonal(), A_inv.diagonal(), atol=1e-14)
+    out = np.ones((ped.n, 3))
+    op.apply_add(np.ascontiguousarray(X), 0.5, out)
+    np.testing.assert_allclose(out, 1.0 + 0.5 * (A_inv @ X), atol=1e-12)
+    L = op.factor_times(np.eye(ped.n))          # the factor of Monte Carlo REML's probes
+    np.testing.assert_allclose(L @ L.T, A_inv.toarray(), atol=1e-12)
 
 
 def models(rng):
