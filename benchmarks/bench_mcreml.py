@@ -11,6 +11,7 @@ AI steps, PCG rounds and peak memory of the process.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -38,7 +39,8 @@ def run(n, probes=100, seed=1, exact=True, json_path=None):
     print(f"MC: {dict(mc.variances.round(5))} MC SE {dict(mc.mc_se.round(5))} sampling SE "
           f"{dict(mc.sampling_se.round(5))}; {len(mc.iterations)} steps, {mc.pcg_rounds} PCG rounds, "
           f"converged {mc.converged}")
-    extra = dict(mc=list(mc.variances), mc_se=list(mc.mc_se), mc_steps=len(mc.iterations), pcg_rounds=mc.pcg_rounds)
+    extra = dict(mc=list(mc.variances), mc_se=list(mc.mc_se), mc_steps=len(mc.iterations), pcg_rounds=mc.pcg_rounds,
+                 steps=mc.iterations.to_dict(orient="records"))
     if exact:
         with ph.phase("exact AI-REML (factorization)"):
             ex = m.fit(start=start)
@@ -48,6 +50,30 @@ def run(n, probes=100, seed=1, exact=True, json_path=None):
     ph.dump(json_path, n_animals=n, n_records=len(data), probes=probes, **extra)
 
 
+def _total(path: str, phases=None) -> dict:
+    with open(path) as fh:
+        d = json.load(fh)
+    rows = [r for r in d["phases"] if phases is None or r["phase"] in phases]
+    return dict(animals=d["n_animals"], seconds=sum(r["seconds"] for r in rows),
+                cpu_seconds=sum(r["cpu_seconds"] for r in rows), peak_mb=max(r["peak_mb"] for r in d["phases"]))
+
+
+def crossover(exact_paths, mc_paths, out: str) -> None:
+    """One table of the exact AI-REML (bench_animal JSONs: all phases) against MC AI-REML (this script's
+    JSONs run with --no-exact: pedigree + design and the MC fit), by number of animals."""
+    exact = {t["animals"]: t for t in map(_total, exact_paths)}
+    mc = {t["animals"]: t for t in map(_total, mc_paths)}
+    rows = [dict(animals=n, exact=exact.get(n), mc=mc.get(n)) for n in sorted(set(exact) | set(mc))]
+    for r in rows:
+        e, m = r["exact"], r["mc"]
+        r["mc_over_exact_cpu"] = m["cpu_seconds"] / e["cpu_seconds"] if e and m else None
+        print(f"{r['animals']:>10,}: exact " + (f"{e['seconds']:.0f} s ({e['cpu_seconds']:.0f} s CPU), "
+              f"{e['peak_mb'] / 1024:.1f} GiB" if e else "-") + "; MC " +
+              (f"{m['seconds']:.0f} s ({m['cpu_seconds']:.0f} s CPU), {m['peak_mb'] / 1024:.1f} GiB" if m else "-"))
+    with open(out, "w") as fh:
+        json.dump(dict(exact_sources=list(exact_paths), mc_sources=list(mc_paths), sizes=rows), fh, indent=1)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -55,7 +81,14 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-exact", action="store_true", help="skip the exact AI-REML fit")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--crossover", nargs=3, metavar=("OUT", "EXACT_JSONS", "MC_JSONS"), default=None,
+                    help="no fit: tabulate bench_animal JSONs against --no-exact JSONs of this script "
+                         "(comma-separated lists) into OUT")
     a = ap.parse_args(argv)
+    if a.crossover:
+        out, ex, mc = a.crossover
+        crossover(ex.split(","), mc.split(","), out)
+        return
     for n in a.sizes:
         run(n, a.probes, a.seed, not a.no_exact, a.json)
         print()
