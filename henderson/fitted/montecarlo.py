@@ -98,31 +98,35 @@ def check_supported(model, method: str) -> None:
                           f"({vm.residual.description}): use algorithm='ai'")
 
 
-def probe_rhs(op, probes: np.ndarray):
-    """Right-hand sides [0; v] (size x r) of the probes and whether they are symmetric: v = L z for a
-    factor K^-1 = L L' (a pedigree's, or the identity), so z' L' C^aa L z = b' C^-1 b is a quadratic
-    form; otherwise (a user's K^-1) v = K^-1 z and the sample is z' (C^-1 b)_a."""
+def probe_rhs(op, probes: np.ndarray, out: np.ndarray | None = None):
+    """Right-hand sides [0; v] (size x r, into ``out`` if given) of the probes and whether they are
+    symmetric: v = L z for a factor K^-1 = L L' (a pedigree's, or the identity), so
+    z' L' C^aa L z = b' C^-1 b is a quadratic form; otherwise (a user's K^-1) v = K^-1 z and the
+    sample is z' (C^-1 b)_a."""
     t = op.terms[0]
-    B = np.zeros((op.size, probes.shape[1]))
+    B = np.zeros((op.size, probes.shape[1])) if out is None else out
     sl = slice(t.offset, t.offset + t.m)
+    B[:t.offset] = 0.0
     if t.kinv is None:
         B[sl] = probes
         return B, True
     if hasattr(t.kinv, "factor_times"):
-        B[sl] = t.kinv.factor_times(probes)
+        t.kinv.factor_times(probes, out=B[sl])
         return B, True
-    B[sl] = t.kinv.apply(probes)
+    B[sl] = t.kinv.apply(probes.astype(np.float64))
     return B, False
 
 
 def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
-    """The MME C x = rhs and the probes' solves side by side, from and updating ``warm`` (size x (1 + r)).
-    Returns (x, TraceEstimate, rounds, rounds until the last probe stopped): x to ``tol``; symmetric probes until the estimated error of
-    their quadratic forms is below ``probe_error`` Monte Carlo SEs of the trace, others to ``tol``."""
+    """The MME C x = rhs and the probes' solves side by side, from ``warm`` (size x (1 + r), C order),
+    which ends holding the solutions. Returns (x, TraceEstimate, rounds, rounds until the last probe
+    stopped): x to ``tol``; symmetric probes until the estimated error of their quadratic forms is
+    below ``probe_error`` Monte Carlo SEs of the trace, others to ``tol``."""
     t = op.terms[0]
-    Bp, symmetric = probe_rhs(op, probes)
-    B = np.column_stack([rhs, Bp])
     r = probes.shape[1]
+    B = np.empty((op.size, 1 + r))
+    B[:, 0] = rhs
+    _, symmetric = probe_rhs(op, probes, out=B[:, 1:])
 
     def limit(q):
         out = np.full(q.size, probe_error * q[1:].std(ddof=1) / np.sqrt(r))
@@ -130,10 +134,11 @@ def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
         return out
 
     res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, X0=warm, tol=tol,
-                    energy_tol=limit if symmetric else None)
+                    energy_tol=limit if symmetric else None, overwrite=True)
     if not res.converged.all():
         raise ConvergenceError(f"Monte Carlo AI-REML: PCG did not converge in {res.rounds} rounds")
-    warm[:] = res.X
+    if res.X is not warm:
+        warm[:] = res.X
     if symmetric:
         samples, err = res.q[1:], float(res.energy_error[1:].mean())
     else:
@@ -157,8 +162,11 @@ def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: flo
 
 
 def rademacher(m: int, n_probes: int, seed) -> np.ndarray:
-    """m x n_probes matrix of independent +-1 entries."""
-    return np.random.default_rng(seed).integers(0, 2, size=(m, n_probes)).astype(np.float64) * 2.0 - 1.0
+    """m x n_probes matrix of independent +-1 entries (int8: an eighth of the memory of floats)."""
+    z = np.random.default_rng(seed).integers(0, 2, size=(m, n_probes), dtype=np.int8)
+    z *= 2
+    z -= 1
+    return z
 
 
 def _start(model, yc: np.ndarray) -> np.ndarray:

@@ -126,16 +126,23 @@ class BlockResult:
 
 
 def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = None, tol: float = TOL,
-              energy_tol=None, max_iter: int = MAX_ITER, recompute: int = RECOMPUTE) -> BlockResult:
+              energy_tol=None, max_iter: int = MAX_ITER, recompute: int = RECOMPUTE,
+              overwrite: bool = False) -> BlockResult:
     """Solve C x_j = b_j for every column by PCG with the diagonal preconditioner ``dinv`` (= diag(M)^-1),
     ``matmat(V, out)`` writing C V into ``out`` and returning it, from ``X0`` (zero if None). A column stops at ``||r||^2/||b||^2 < tol`` (a number or one per column)
     or, if ``energy_tol`` is given (a function of the current q of all r columns returning a threshold,
     a number or one per column), once the estimated error of its q is below that threshold (after
-    TAIL_ROUNDS rounds at least)."""
+    TAIL_ROUNDS rounds at least). ``overwrite``: X0 (C order, float64) holds the solutions on return
+    (one n x r array less)."""
     B = np.ascontiguousarray(B, dtype=np.float64)
     dinv = np.ascontiguousarray(dinv, dtype=np.float64)
     r = B.shape[1]
-    Xfull = np.zeros_like(B) if X0 is None else np.array(X0, dtype=np.float64, order="C")
+    if X0 is None:
+        Xfull = np.zeros_like(B)
+    elif overwrite and X0.dtype == np.float64 and X0.flags.c_contiguous:
+        Xfull = X0
+    else:
+        Xfull = np.array(X0, dtype=np.float64, order="C")
     bb = _colsum(B, B)
     bb = np.where(bb > 0, bb, 1.0)
     tols = np.broadcast_to(np.asarray(tol, dtype=np.float64), (r,))

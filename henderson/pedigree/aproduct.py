@@ -101,11 +101,11 @@ class AinverseOperator:
         """out += scale A^-1 X for C-contiguous X and out of shape (n, k)."""
         _ainv_add(self.sire, self.dam, self.b, X, float(scale), out)
 
-    def factor_times(self, Z: np.ndarray) -> np.ndarray:
-        """L Z for the factor L = (I - P)' D^-1/2 of A^-1 = L L' (Z of shape (n, k)): Hutchinson probes
-        L z have E[(L z)(L z)'] = A^-1."""
-        Z = np.ascontiguousarray(Z, dtype=np.float64)
-        out = np.empty_like(Z)
+    def factor_times(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """L Z for the factor L = (I - P)' D^-1/2 of A^-1 = L L' (Z of shape (n, k), any numeric dtype),
+        into ``out`` (n x k, may be a view) if given: Hutchinson probes L z have E[(L z)(L z)'] = A^-1."""
+        Z = np.ascontiguousarray(Z)
+        out = np.empty(Z.shape) if out is None else out
         _factor_times(self.sire, self.dam, self.b, Z, out)
         return out
 
