@@ -12,8 +12,12 @@ T is estimated by Hutchinson's estimator (Girard 1989; Hutchinson 1990) with Rad
 henderson.pedigree.aproduct; the identity) the sample is the quadratic form b' C^-1 b, b = [0; L z],
 whose mean is tr(L' C^aa L) = T; its variance is about half that of z' (C^-1 [0; K^-1 z])_a (used
 for a user's K^-1, which has no such factor), and PCG's error in it is the square of the solution's:
-each probe stops once the estimated error of its form (henderson.linalg.block_pcg) is below
-``probe_error`` (0.01) Monte Carlo SEs of T, long before the residual criterion of the MME solve.
+each probe stops once an upper bound of the error of its form is below ``probe_error`` (0.05)
+Monte Carlo SEs of T, long before the residual criterion of the MME solve; the bound is Gauss-Radau's (Meurant & Tichy) from the PCG coefficients with lambda_min 0.9 times the
+smallest Ritz value of the earlier MME solves (their PCG coefficients give the Lanczos
+tridiagonal). At the inexact iterates (below) a geometric tail of the last increments estimates
+the error instead: cheaper, but it can fall short of the true error by 30x after a warm start
+(henderson.linalg.block_pcg).
 The estimate is the mean over the probes and its standard error their standard deviation /
 sqrt(n_probes). The average information needs solves only: AI = 1/2 F'PF with the working variates
 F = [Z a / sigma2_a, e / sigma2_e] and P F = (F - W C^-1 W'F / sigma2_e) / sigma2_e, where
@@ -43,13 +47,14 @@ from .mc_problem import MCProblem
 
 PCG_TOL = 1e-12      # ||r||^2 / ||b||^2 of the MME solve (BLUPF90's default) and of non-symmetric probes
 AI_TOL = 1e-8        # of the solve for the average information (it only steers the Newton steps)
-PROBE_ERROR = 0.01   # PCG error of each probe's quadratic form, in Monte Carlo SEs of the trace
+PROBE_ERROR = 0.05   # bound on the PCG error of each probe's quadratic form, in Monte Carlo SEs of the trace
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
 MAX_ITER = 50
 STEP_IN_SE = 0.05    # or when every Newton step is below this many Monte Carlo SEs of its parameter
 LOOSE_PROBE_ERROR = 1.0   # inexact Newton: while the steps are over LOOSE_STEPS Monte Carlo SEs, the
 LOOSE_PCG_TOL = 1e-8      # probes to 1 Monte Carlo SE of the trace and the MME solve to 1e-8
 LOOSE_STEPS = 10.0
+RITZ_SAFETY = 0.9         # lambda_min(M^-1 C) taken as 0.9 x the smallest Ritz value of the MME solves so far
 
 
 @dataclass(frozen=True)
@@ -117,11 +122,13 @@ def probe_rhs(op, probes: np.ndarray, out: np.ndarray | None = None):
     return B, False
 
 
-def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
+def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error, lambda_min=None):
     """The MME C x = rhs and the probes' solves side by side, from ``warm`` (size x (1 + r), C order),
     which ends holding the solutions. Returns (x, TraceEstimate, rounds, rounds until the last probe
     stopped): x to ``tol``; symmetric probes until the estimated error of their quadratic forms is
-    below ``probe_error`` Monte Carlo SEs of the trace, others to ``tol``."""
+    below ``probe_error`` Monte Carlo SEs of the trace (the error bounded with ``lambda_min``, see
+    henderson.linalg.block_pcg.pcg_block), others to ``tol``. Also returns the MME solve's smallest
+    Ritz value."""
     t = op.terms[0]
     r = probes.shape[1]
     B = np.empty((op.size, 1 + r))
@@ -134,7 +141,7 @@ def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
         return out
 
     res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, X0=warm, tol=tol,
-                    energy_tol=limit if symmetric else None, overwrite=True)
+                    energy_tol=limit if symmetric else None, overwrite=True, lambda_min=lambda_min)
     if not res.converged.all():
         raise ConvergenceError(f"Monte Carlo AI-REML: PCG did not converge in {res.rounds} rounds")
     if res.X is not warm:
@@ -145,7 +152,7 @@ def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error):
         samples, err = np.einsum("ij,ij->j", probes, res.X[t.offset:t.offset + t.m, 1:]), 0.0
     se = float(samples.std(ddof=1) / np.sqrt(r)) if r > 1 else float("nan")
     return (res.X[:, 0].copy(), TraceEstimate(float(samples.mean()), se, samples, err), res.rounds,
-            int(res.column_rounds[1:].max()))
+            int(res.column_rounds[1:].max()), res.ritz_min)
 
 
 def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: float = PCG_TOL,
@@ -155,7 +162,7 @@ def hutchinson_trace(op, precond, probes: np.ndarray, warm: np.ndarray, tol: flo
     of one effect; right-hand sides from probe_rhs), starting from and updating ``warm`` (size x r).
     (TraceEstimate, rounds)."""
     w = np.column_stack([np.zeros(op.size), warm])
-    _, est, rounds, _ = _solve_with_probes(op, precond(np.ones(op.size)), np.zeros(op.size), probes, w, tol,
+    _, est, rounds, _, _ = _solve_with_probes(op, precond(np.ones(op.size)), np.zeros(op.size), probes, w, tol,
                                         probe_error)
     warm[:] = w[:, 1:]
     return est, rounds
@@ -181,15 +188,15 @@ class _Iterate:
     ``warm`` (size x (1 + r): the MME solution, then the probes') and ``warm_ai`` (size) are the
     previous iterate's solutions, updated in place."""
 
-    def __init__(self, model, problem, theta, probes, warm, warm_ai, tol, probe_error):
+    def __init__(self, model, problem, theta, probes, warm, warm_ai, tol, probe_error, lambda_min=None):
         vm, design = model.vm, model.design
         op = problem.operator(vm.at(theta))
         yc = problem.yc
         dinv = op.preconditioner()(np.ones(op.size))
         t = op.terms[0]
         sl = slice(t.offset, t.offset + t.m)
-        self.sol, self.trace, rounds, self.probe_rounds = _solve_with_probes(op, dinv, op.rhs(yc), probes, warm,
-                                                                             tol, probe_error)
+        self.sol, self.trace, rounds, self.probe_rounds, self.ritz_min = _solve_with_probes(
+            op, dinv, op.rhs(yc), probes, warm, tol, probe_error, lambda_min)
         a = self.sol[sl]
         e = yc - op.W @ self.sol
         ka = a if t.kinv is None else t.kinv.apply(a)
@@ -251,12 +258,15 @@ def fit_mc(model, start: np.ndarray | None = None, n_probes: int = N_PROBES, see
     problem = MCProblem(model, yc, vm.at(theta))
     probes = problem.probes(rademacher(m, n_probes, seed))
     warm, warm_ai = np.zeros((size, 1 + n_probes)), np.zeros(size)
-    rows, rounds, converged, err = [], 0, False, max(LOOSE_PROBE_ERROR, probe_error)
+    rows, rounds, converged, err, ritz = [], 0, False, max(LOOSE_PROBE_ERROR, probe_error), None
     for it in range(1, max_iter + 1):
         t1 = time.perf_counter()
         final = err <= probe_error
         cur = _Iterate(model, problem, theta, probes, warm, warm_ai,
-                       pcg_tol if final else max(pcg_tol, LOOSE_PCG_TOL), err)
+                       pcg_tol if final else max(pcg_tol, LOOSE_PCG_TOL), err,
+                       None if ritz is None or not final else RITZ_SAFETY * ritz)
+        if cur.ritz_min is not None:
+            ritz = cur.ritz_min if ritz is None else min(ritz, cur.ritz_min)
         rounds += cur.rounds
         step = np.linalg.solve(cur.ai, cur.score)
         decrement = float(cur.score @ step)

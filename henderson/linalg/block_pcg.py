@@ -18,6 +18,7 @@ Columns that stop leave the working arrays (compacted once half are done).
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import eigvalsh_tridiagonal
 
 from ..jitnotice import njit
 from .pcg import MAX_ITER, RECOMPUTE, TOL
@@ -120,20 +121,38 @@ class BlockResult:
     ``energy_error``: the estimated b'C^-1 b - q per column when it stopped (inf: not converged), and
     ``column_rounds``: the round at which each column stopped."""
 
-    def __init__(self, X, rounds, converged, q, energy_error, column_rounds):
+    def __init__(self, X, rounds, converged, q, energy_error, column_rounds, ritz_min=None):
         self.X, self.rounds, self.converged, self.q = X, rounds, converged, q
-        self.energy_error, self.column_rounds = energy_error, column_rounds
+        self.energy_error, self.column_rounds, self.ritz_min = energy_error, column_rounds, ritz_min
+
+
+def _ritz_min(lanczos) -> float | None:
+    """Smallest eigenvalue of the Lanczos tridiagonal of a PCG run from its (alpha_j, beta_j):
+    diagonal 1/alpha_j + beta_{j-1}/alpha_{j-1}, off-diagonal sqrt(beta_j)/alpha_j."""
+    if len(lanczos) < 2:
+        return None
+    a = np.array([x[0] for x in lanczos])
+    b = np.array([x[1] for x in lanczos])
+    diag = 1.0 / a
+    diag[1:] += b[:-1] / a[:-1]
+    off = np.sqrt(b[:-1]) / a[:-1]
+    return float(eigvalsh_tridiagonal(diag, off, select="i", select_range=(0, 0))[0])
 
 
 def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = None, tol: float = TOL,
               energy_tol=None, max_iter: int = MAX_ITER, recompute: int = RECOMPUTE,
-              overwrite: bool = False) -> BlockResult:
+              overwrite: bool = False, lambda_min: float | None = None) -> BlockResult:
     """Solve C x_j = b_j for every column by PCG with the diagonal preconditioner ``dinv`` (= diag(M)^-1),
     ``matmat(V, out)`` writing C V into ``out`` and returning it, from ``X0`` (zero if None). A column stops at ``||r||^2/||b||^2 < tol`` (a number or one per column)
     or, if ``energy_tol`` is given (a function of the current q of all r columns returning a threshold,
     a number or one per column), once the estimated error of its q is below that threshold (after
     TAIL_ROUNDS rounds at least). ``overwrite``: X0 (C order, float64) holds the solutions on return
-    (one n x r array less)."""
+    (one n x r array less). ``lambda_min``: a lower bound mu of the smallest eigenvalue of M^-1 C, making
+    the error estimate the Gauss-Radau upper bound e'C e <= g_k r'M^-1 r, g_0 = 1 / mu,
+    g_{k+1} = (g_k - alpha_k) / (mu (g_k - alpha_k) + beta_{k+1}) (Meurant & Tichy 2019; from the
+    coefficients alone), else the geometric tail.
+    The smallest Ritz value of the first column's Lanczos tridiagonal (from its PCG coefficients),
+    an estimate of that eigenvalue from above, is returned as ``ritz_min``."""
     B = np.ascontiguousarray(B, dtype=np.float64)
     dinv = np.ascontiguousarray(dinv, dtype=np.float64)
     r = B.shape[1]
@@ -157,6 +176,8 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
     active = rr / bb >= tols
     errfull[~active], qfull[~active] = 0.0, q[~active]
     hist = np.zeros((0, r))
+    radau = np.full(r, 1.0 / lambda_min) if lambda_min else None
+    lanczos = []          # (alpha, beta) of the first column while it moves
     k = 0
     while k < max_iter and active.any():
         k += 1
@@ -167,6 +188,7 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
         q = q + inc
         hist = np.vstack([hist, inc[None, :]])[-TAIL_ROUNDS:]
         rr, rz_new = _step(X, R, D, CD, alpha, dinv)
+        first = cols[0] == 0 and active[0] and alpha[0] > 0
         crit = rr / bb[cols]
         if k % recompute == 0 or (active & (crit < tols[cols])).any():
             np.subtract(Bw, matmat(X, CD), out=R)   # the recurrence says converged (or drifts): the true residual
@@ -175,10 +197,16 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
             q = _colsum(Bw, X) + _colsum(R, X)
             crit = rr / bb[cols]
         est = np.where(crit < tols[cols], 0.0, np.inf)
-        if energy_tol is not None and hist.shape[0] == TAIL_ROUNDS:
+        if radau is not None:
+            step_beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+            gap = radau - alpha
+            radau = np.where(alpha > 0, gap / np.where(lambda_min * gap + step_beta > 0,
+                                                      lambda_min * gap + step_beta, 1.0), radau)
+        if energy_tol is not None and (lambda_min or hist.shape[0] == TAIL_ROUNDS):
             qall = qfull.copy()
             qall[cols] = q
-            est = np.minimum(est, _tail(hist))
+            bound = np.where(radau > 0, radau, 1.0 / lambda_min) * rz_new if lambda_min else None
+            est = np.minimum(est, bound if lambda_min else _tail(hist))
             limit = np.broadcast_to(np.asarray(energy_tol(qall), dtype=np.float64), (r,))[cols]
             newly = active & ((crit < tols[cols]) | (est < limit))
         else:
@@ -186,6 +214,8 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
         qfull[cols[newly]], errfull[cols[newly]], kfull[cols[newly]] = q[newly], est[newly], k
         active &= ~newly
         beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+        if first:
+            lanczos.append((alpha[0], beta[0]))
         _direction(D, R, dinv, beta)
         rz = rz_new
         if active.any() and active.sum() <= 0.5 * active.size:   # drop the columns that stopped
@@ -193,10 +223,11 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
             X, R, D, Bw = (np.ascontiguousarray(A[:, active]) for A in (X, R, D, Bw))
             CD = np.empty_like(X)
             q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
+            radau = None if radau is None else radau[active]
             active = np.ones(cols.size, dtype=bool)
     Xfull[:, cols] = X
     qfull[cols[active]], kfull[cols[active]] = q[active], k
-    return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull, kfull)
+    return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull, kfull, _ritz_min(lanczos))
 
 
 def pcg_columns(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = None, tol: float = TOL,

@@ -100,6 +100,15 @@ def test_quadratic_forms_stop_at_their_error(animal_model):
         assert np.all(res.energy_error < limit) and np.all(short < 10 * limit)
     res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, tol=1e-22)
     np.testing.assert_allclose(res.q, exact, rtol=1e-10)
+    # the smallest Ritz value of a solve is lambda_min(M^-1 C); with it, Gauss-Radau bounds the error
+    lam = np.linalg.eigvalsh(np.sqrt(dinv)[:, None] * _dense(op) * np.sqrt(dinv)[None, :])[0]
+    y = pcg_block(lambda V, out: mme_matmat(op, V, out), op.rhs(m.design.y - m.design.y.mean())[:, None], dinv)
+    assert y.ritz_min == pytest.approx(lam, rel=1e-3)
+    for X0 in (None, np.linalg.solve(_dense(op), B) + 1e-3):
+        res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, X0=X0, tol=1e-30,
+                        energy_tol=lambda q: 1e-4, lambda_min=lam)
+        short = exact - res.q
+        assert np.all(short <= res.energy_error) and np.all(res.energy_error < 1e-4) and np.all(short > -1e-9)
 
 
 def test_warm_start_gives_the_cold_start_trace(animal_model):
@@ -112,8 +121,8 @@ def test_warm_start_gives_the_cold_start_trace(animal_model):
     probes = rademacher(mt, r, 4)
     warm = np.zeros((op.size, r))
     hutchinson_trace(other, other.preconditioner(), probes, warm)
-    cold, _ = hutchinson_trace(op, M, probes, np.zeros((op.size, r)))
-    hot, rounds = hutchinson_trace(op, M, probes, warm.copy())
+    cold, _ = hutchinson_trace(op, M, probes, np.zeros((op.size, r)), probe_error=0.01)
+    hot, rounds = hutchinson_trace(op, M, probes, warm.copy(), probe_error=0.01)
     assert abs(hot.value - cold.value) < 0.05 * cold.se
     strict_cold, _ = hutchinson_trace(op, M, probes, np.zeros((op.size, r)), probe_error=0.0)
     strict_hot, _ = hutchinson_trace(op, M, probes, warm.copy(), probe_error=0.0)
