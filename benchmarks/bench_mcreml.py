@@ -1,12 +1,18 @@
 """Issue 13 benchmark: Monte Carlo AI-REML (PCG solves, Hutchinson traces) against the exact AI-REML.
 
     python -m benchmarks.bench_mcreml [--sizes 100000] [--probes 100] [--no-exact] [--json out.json]
-    python -m benchmarks.bench_mcreml --sizes 1000000 --probes 30   # 1M: 390 s, 3.6 GiB (exact 39 s)
+    python -m benchmarks.bench_mcreml --sizes 1000000 --probes 30 --json benchmarks/results/mcreml_1M.json
+    python -m benchmarks.bench_mcreml --sizes 4000000 --probes 30 --no-exact --json benchmarks/results/mcreml_4M.json
+    python -m benchmarks.bench_mcreml --crossover benchmarks/results/mcreml_crossover.json \
+        benchmarks/results/animal_1M_dense_last.json,benchmarks/results/animal_2M.json,benchmarks/results/animal_4M.json \
+        benchmarks/results/mcreml_1M.json,benchmarks/results/mcreml_2M.json,benchmarks/results/mcreml_4M.json
 
 Population as bench_animal (henderson.simulate: herds, 10 generations, AI sires, h2 = 0.3), model
 y ~ hy + (1|id). Both fits start from the same values (half the variance of y each). Reported: each
 fit's time, estimates, the Monte Carlo standard errors of the MC estimates, (MC - exact) / MC SE,
-AI steps, PCG rounds and peak memory of the process.
+AI steps (with the PCG rounds, the rounds with the probes and the seconds of each), PCG rounds
+and peak memory of the process. --crossover tabulates bench_animal runs against runs of this
+script (CPU seconds, as the machine is shared; the MC side without the exact fit's phase).
 """
 from __future__ import annotations
 
@@ -50,19 +56,23 @@ def run(n, probes=100, seed=1, exact=True, json_path=None):
     ph.dump(json_path, n_animals=n, n_records=len(data), probes=probes, **extra)
 
 
-def _total(path: str, phases=None) -> dict:
+def _is_mc(name: str) -> bool:
+    return name == "pedigree + design" or name.startswith("MC AI-REML")
+
+
+def _total(path: str, keep=None) -> dict:
     with open(path) as fh:
         d = json.load(fh)
-    rows = [r for r in d["phases"] if phases is None or r["phase"] in phases]
+    rows = [r for r in d["phases"] if keep is None or keep(r["phase"])]
     return dict(animals=d["n_animals"], seconds=sum(r["seconds"] for r in rows),
-                cpu_seconds=sum(r["cpu_seconds"] for r in rows), peak_mb=max(r["peak_mb"] for r in d["phases"]))
+                cpu_seconds=sum(r["cpu_seconds"] for r in rows), peak_mb=max(r["peak_mb"] for r in rows))
 
 
 def crossover(exact_paths, mc_paths, out: str) -> None:
     """One table of the exact AI-REML (bench_animal JSONs: all phases) against MC AI-REML (this script's
-    JSONs run with --no-exact: pedigree + design and the MC fit), by number of animals."""
+    JSONs: pedigree + design and the MC fit; the peak before any exact fit), by number of animals."""
     exact = {t["animals"]: t for t in map(_total, exact_paths)}
-    mc = {t["animals"]: t for t in map(_total, mc_paths)}
+    mc = {t["animals"]: t for t in (_total(p, _is_mc) for p in mc_paths)}
     rows = [dict(animals=n, exact=exact.get(n), mc=mc.get(n)) for n in sorted(set(exact) | set(mc))]
     for r in rows:
         e, m = r["exact"], r["mc"]
