@@ -2,9 +2,11 @@
 
     python -m benchmarks.bench_mcreml [--sizes 100000] [--probes 100] [--no-exact] [--json out.json]
     python -m benchmarks.bench_mcreml --sizes 1000000 --probes 30 --json benchmarks/results/mcreml_1M.json
-    python -m benchmarks.bench_mcreml --sizes 4000000 --probes 30 --no-exact --json benchmarks/results/mcreml_4M.json
+    python -m benchmarks.bench_mcreml --sizes 4000000 --probes 30 --no-exact \
+        --json benchmarks/results/mcreml_4M.json
     python -m benchmarks.bench_mcreml --crossover benchmarks/results/mcreml_crossover.json \
-        benchmarks/results/animal_1M_dense_last.json,benchmarks/results/animal_2M.json,benchmarks/results/animal_4M.json \
+        benchmarks/results/animal_1M_dense_last.json,benchmarks/results/animal_2M.json,\
+benchmarks/results/animal_4M.json \
         benchmarks/results/mcreml_1M.json,benchmarks/results/mcreml_2M.json,benchmarks/results/mcreml_4M.json
 
 Population as bench_animal (henderson.simulate: herds, 10 generations, AI sires, h2 = 0.3), model
@@ -40,7 +42,8 @@ def run(n, probes=100, seed=1, exact=True, json_path=None):
         mc = m.fit(algorithm="mc-ai", n_probes=probes, seed=seed, start=start,
                    callback=lambda r: print(f"  step {r['iteration']}: theta ({r['theta0']:.4f}, {r['theta1']:.4f}) "
                                             f"T = {r['trace']:.1f} +- {r['trace_se']:.1f}, decrement "
-                                            f"{r['decrement']:.2e}, {r['pcg_rounds']} PCG rounds ({r['probe_rounds']} with the probes), "
+                                            f"{r['decrement']:.2e}, {r['pcg_rounds']} PCG rounds "
+                                            f"({r['probe_rounds']} with the probes), "
                                             f"{r['seconds']:.1f} s", flush=True))
     print(f"MC: {dict(mc.variances.round(5))} MC SE {dict(mc.mc_se.round(5))} sampling SE "
           f"{dict(mc.sampling_se.round(5))}; {len(mc.iterations)} steps, {mc.pcg_rounds} PCG rounds, "

@@ -13,7 +13,8 @@ henderson.pedigree.aproduct; the identity) the sample is the quadratic form b' C
 whose mean is tr(L' C^aa L) = T; its variance is about half that of z' (C^-1 [0; K^-1 z])_a (used
 for a user's K^-1, which has no such factor), and PCG's error in it is the square of the solution's:
 each probe stops once an upper bound of the error of its form is below ``probe_error`` (0.05)
-Monte Carlo SEs of T, long before the residual criterion of the MME solve; the bound is Gauss-Radau's (Meurant & Tichy) from the PCG coefficients with lambda_min 0.9 times the
+Monte Carlo SEs of T, long before the residual criterion of the MME solve; the bound is Gauss-Radau's
+(Meurant & Tichy) from the PCG coefficients with lambda_min 0.9 times the
 smallest Ritz value of the earlier MME solves (their PCG coefficients give the Lanczos
 tridiagonal). At the inexact iterates (below) a geometric tail of the last increments estimates
 the error instead: cheaper, but it can fall short of the true error by 30x after a warm start

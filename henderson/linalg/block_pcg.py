@@ -143,7 +143,8 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
               energy_tol=None, max_iter: int = MAX_ITER, recompute: int = RECOMPUTE,
               overwrite: bool = False, lambda_min: float | None = None) -> BlockResult:
     """Solve C x_j = b_j for every column by PCG with the diagonal preconditioner ``dinv`` (= diag(M)^-1),
-    ``matmat(V, out)`` writing C V into ``out`` and returning it, from ``X0`` (zero if None). A column stops at ``||r||^2/||b||^2 < tol`` (a number or one per column)
+    ``matmat(V, out)`` writing C V into ``out`` and returning it, from ``X0`` (zero if None). A column stops at
+    ``||r||^2/||b||^2 < tol`` (a number or one per column)
     or, if ``energy_tol`` is given (a function of the current q of all r columns returning a threshold,
     a number or one per column), once the estimated error of its q is below that threshold (after
     TAIL_ROUNDS rounds at least). ``overwrite``: X0 (C order, float64) holds the solutions on return

@@ -72,7 +72,8 @@ def test_side_by_side_pcg_equals_the_direct_solve(animal_model):
     op = mme_operator(m, m.vm.at(theta))
     B = np.random.default_rng(0).normal(size=(op.size, 5))
     B[:, 4] = 0.0    # a zero right-hand side stays zero
-    X, rounds, ok = pcg_columns(lambda V, out: mme_matmat(op, V, out), B, op.preconditioner()(np.ones(op.size)), tol=1e-20)
+    X, rounds, ok = pcg_columns(lambda V, out: mme_matmat(op, V, out), B, op.preconditioner()(np.ones(op.size)),
+                                tol=1e-20)
     assert ok.all() and rounds > 0
     np.testing.assert_allclose(mme_matmat(op, X), B, atol=1e-8)
     np.testing.assert_allclose(X, m.objective("REML").solve(theta, B), rtol=0, atol=1e-8 * np.abs(X).max())
@@ -94,7 +95,8 @@ def test_quadratic_forms_stop_at_their_error(animal_model):
     exact = np.einsum("ij,ij->j", B, np.linalg.solve(_dense(op), B))
     dinv = op.preconditioner()(np.ones(op.size))
     for limit in (1e-1, 1e-3):
-        res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, tol=1e-30, energy_tol=lambda q: limit)
+        res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, tol=1e-30,
+                        energy_tol=lambda q, limit=limit: limit)
         short = exact - res.q
         assert res.converged.all() and np.all(short > -1e-9)
         assert np.all(res.energy_error < limit) and np.all(short < 10 * limit)
