@@ -189,6 +189,12 @@ class VarianceModel:
         mine = [off + i for t, off in zip(self.terms, self.offsets()) for i in t.cov.variances()]
         return np.append(np.array(mine, dtype=np.int64), res).astype(np.int64)
 
+    def fixed(self) -> np.ndarray:
+        """Positions in theta of the parameters held at 0, not estimated: a multi-trait residual's covariances
+        of traits never recorded on the same row (residual.traits)."""
+        held = getattr(self.residual, "fixed", np.zeros(0, dtype=np.int64))
+        return (self.residual_slice.start + held).astype(np.int64)
+
     def structured(self) -> bool:
         """Whether some term has a structured (not unstructured) covariance."""
         return any(not t.unstructured for t in self.terms)

@@ -3,7 +3,8 @@
 The records (data row, trait) are stacked (henderson.formula.traits): each trait has its own fixed
 effects; a random term in several traits is one term with an unstructured traits x traits covariance
 (Sigma (x) K); the residual covariance R0 of the traits of one data row is unstructured, taken per
-pattern of missing traits (henderson.residual.traits). The MME, the REML objective, AI and EM steps
+pattern of missing traits (henderson.residual.traits); the covariance of two traits never recorded
+on the same row (sex-limited traits) is not estimated but held at 0. The MME, the REML objective, AI and EM steps
 are those of any model: only the layout of the records and of R is new.
 
 Start values (``start_values``): the phenotypic covariance P of the traits (each trait's OLS
@@ -13,12 +14,14 @@ other half shared among the trait's terms, with P's correlations.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from . import relationships as rel
 from .covariance import VarianceModel
-from .errors import DesignError
+from .errors import DesignError, HendersonWarning
 from .fitted.build import from_solution, from_trace
 from .fitted.traits import MultiTraitResult
 from .formula import parse_formula
@@ -104,10 +107,24 @@ class MultiTraitModel(Model):
             raise DesignError(f"variances given for unknown group(s) {unknown}; groups are {names + ['Residual']}")
         sigmas = [self._matrix(t.name, variances[t.name], t.effects) for t in self.vm.terms]
         R0 = self._matrix("Residual", variances["Residual"], self.traits)
-        res = self.vm.residual.cov.project(R0)
+        res = self._held_at_zero(self.vm.residual.cov.project(R0))
         theta = self.vm.pack(sigmas, res[0], res[1:])
         self.vm.at(theta)  # raises NotPositiveDefiniteError naming the term
         return theta
+
+    def _held_at_zero(self, res: np.ndarray) -> np.ndarray:
+        """R0's parameters with the covariances of traits never recorded on the same row at 0 (they are not
+        parameters: residual.traits); a HendersonWarning naming them when a given value there is not 0."""
+        held = self.vm.residual.fixed
+        pairs = self.vm.residual.cov.pairs()
+        given = [f"({self.traits[pairs[j][0]]}, {self.traits[pairs[j][1]]}) = {res[j]:g}" for j in held if res[j]]
+        if given:
+            warnings.warn(f"residual covariance of traits never recorded on the same row is not estimated and "
+                          f"is held at 0; the value given is ignored: {', '.join(given)}", HendersonWarning,
+                          stacklevel=4)
+        out = np.array(res, dtype=float)
+        out[held] = 0.0
+        return out
 
     def _phenotypic(self) -> tuple[np.ndarray, np.ndarray]:
         """(variances, correlations) of the traits' OLS residuals (correlations over rows with both traits,
@@ -160,7 +177,7 @@ class MultiTraitModel(Model):
                         C[a, b] = C[b, a] = cor[idx[tr[a]], idx[tr[b]]]
             sigmas.append(C * np.outer(sd, sd))
         sd_r = np.sqrt(var * np.where(counts > 0, 0.5, 1.0))
-        res = self.vm.residual.cov.project(cor * np.outer(sd_r, sd_r))
+        res = self.vm.residual.hold(self.vm.residual.cov.project(cor * np.outer(sd_r, sd_r)))
         return self.vm.pack(sigmas, res[0], res[1:])
 
     # -- solve and fit ------------------------------------------------------------------------------

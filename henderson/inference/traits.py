@@ -62,15 +62,17 @@ def heritabilities(vm, theta, vcov, genetic: str, level: float = 0.95) -> pd.Dat
 
 def correlations(vm, theta, vcov, level: float = 0.95) -> pd.DataFrame:
     """Correlations between the effects (traits) of every unstructured term and of the residual:
-    group, trait1, trait2, estimate, std_error, ci_lower, ci_upper."""
+    group, trait1, trait2, estimate, std_error, ci_lower, ci_upper; a covariance held at 0 (traits never
+    recorded on the same row, VarianceModel.fixed) gives a correlation 0 without standard error or interval."""
     theta = np.asarray(theta, dtype=float)
+    held = set(vm.fixed().tolist())
     recs = []
     for group, effects, start, pairs in _blocks(vm):
         idx = {ab: start + i for i, ab in enumerate(pairs)}
         for (a, b), j in idx.items():
             if a != b:
                 r, g = _delta.correlation(theta, j, idx[(a, a)], idx[(b, b)])
-                tab = _delta.table([("", r, g)], vcov, level)
+                tab = _delta.table([("", r, g)], None if j in held else vcov, level)
                 recs.append(dict(group=group, trait1=effects[b], trait2=effects[a],
                                  **tab.iloc[0].to_dict()))
     cols = ["group", "trait1", "trait2", "estimate", "std_error", "ci_lower", "ci_upper"]

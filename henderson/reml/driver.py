@@ -342,8 +342,6 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     em_start = options.em_start if options.em_start is not None else (0 if moment_start else 1)
     theta = _project(obj, np.asarray(theta0, float), bounded)
     t0 = time.perf_counter()
-    state = obj.at(theta)
-    d = derivatives(obj, state)
     rows, converged, change, decrement, switch = [], False, np.inf, np.inf, False
     # the finish works over relative Cholesky factors of unstructured blocks; a model with a structured
     # term (diag, cs, ar1) stays with AI/EM (those keep their own parameters inside their family)
@@ -351,9 +349,17 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     # structured residual's parameters: such models stay with AI
     blocks = any(t.q >= 2 for t in obj.vm.terms) and not obj.vm.structured() and not obj.vm.residual.structured
     multitrait = getattr(obj.vm.residual, "multitrait", False) and not obj.vm.structured()   # reml.factors' finish
+    held = np.zeros(obj.vm.n_params, dtype=bool)
+    held[obj.vm.fixed()] = True    # never co-recorded traits' residual covariances: 0, not estimated
+    if held.any():
+        theta = theta.copy()
+        theta[held] = 0.0
+        multitrait = multitrait and obj.vm.residual.factor_fixed() is not None
     blocks = blocks or multitrait
+    state = obj.at(theta)
+    d = derivatives(obj, state)
     for it in range(1, options.iterations + 1):
-        active = _at_boundary(obj, state, d, bounded)
+        active = _at_boundary(obj, state, d, bounded) | held
         free = ~active
         use_em = em or it <= em_start
         new, kind = (None, None) if use_em else _ai_step(obj, state, d, bounded, free)
@@ -363,7 +369,7 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
         change = new.loglik - state.loglik
         state = new
         d = derivatives(obj, state)
-        free = ~_at_boundary(obj, state, d, bounded)
+        free = ~(_at_boundary(obj, state, d, bounded) | held)
         _, decrement = _newton(d, free)
         rows.append(_row(it, kind, state.loglik, change, decrement, state.theta, t0))
         t0 = time.perf_counter()
@@ -389,7 +395,7 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
         flags.boundary[res] = flags.zero[res] = flags.no_se[res] = True
     edge = _residual_edge(obj, state.theta)
     return Trace(state=state, deriv=d, converged=converged, rows=rows, boundary=flags.boundary | edge,
-                 criteria=criteria, zero=flags.zero, no_se=flags.no_se | edge, singular=flags.singular)
+                 criteria=criteria, zero=flags.zero | held, no_se=flags.no_se | edge | held, singular=flags.singular)
 
 
 def _residual_edge(obj: Objective, theta: np.ndarray) -> np.ndarray:

@@ -54,6 +54,9 @@ class FactorSpace:
         theta = np.asarray(theta, dtype=float)
         self.eps = RIDGE * float(np.max(np.diag(self._matrix(theta, self.blocks[-1]))))
         self.diagonal = np.concatenate([[a == b for a, b in pairs] for _, _, pairs in self.blocks])
+        # L0[a, b] = 0 for traits never recorded on the same row holds R0[a, b] = 0 (residual.traits.factor_fixed)
+        self.held = np.zeros(len(self.diagonal), dtype=bool)
+        self.held[len(self.diagonal) - len(self.blocks[-1][2]) + obj.vm.residual.factor_fixed()] = True
         self.last = None
 
     @staticmethod
@@ -73,7 +76,7 @@ class FactorSpace:
             S = (V * np.maximum(w, 1e-12 * max(w[-1], 1e-300))) @ V.T
             L = np.linalg.cholesky(0.5 * (S + S.T))
             out.append([L[a, b] for a, b in block[2]])
-        return np.concatenate(out)
+        return np.where(self.held, 0.0, np.concatenate(out))
 
     def factors(self, x: np.ndarray) -> list[np.ndarray]:
         out, pos = [], 0
@@ -165,11 +168,11 @@ def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback
             value, _ = space.evaluate(x)
             callback(dict(loglik=-value, theta=space.theta(x), projected_gradient=projected(x)))
 
-    none = np.zeros(len(space.diagonal), bool)
+    none = space.held   # no coordinate held but those never estimated
     x, decrement, n_iter, res = _minimize(space, space.start(theta), none, max_iter, log)
     small = space.diagonal & (x > 0) & (x < SNAP * _block_largest(space, x))
     if small.any() and n_iter < max_iter:
-        xs, _, it, _ = _minimize(space, np.where(small, 0.0, x), small, max_iter - n_iter, log)
+        xs, _, it, _ = _minimize(space, np.where(small, 0.0, x), small | none, max_iter - n_iter, log)
         n_iter += it
         if space.evaluate(xs)[0] <= space.evaluate(x)[0] + NOISE * max(abs(space.evaluate(x)[0]), 1.0):
             x, decrement, it, res = _minimize(space, xs, none, max(max_iter - n_iter, 1), log)

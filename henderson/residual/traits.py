@@ -9,6 +9,12 @@ Parameters (in theta after the random terms, in the layout of an unstructured te
 R0's lower triangle row by row, r11, r21, r22, r31, ... The first, r11, is what the rest of the
 code reads as ``sigma2``. R0 is linear in them: dR/dtheta_j is the symmetric unit matrix E_ab
 restricted to each row's traits.
+
+Traits never recorded on the same row (sex-limited traits): their covariance in R0 enters no
+row's R0[o, o], carries no information, and is not estimated: it is held at 0 (``fixed``, as
+BLUPF90 and WOMBAT do), outside the AI matrix, the score and EM. R0 must still be positive definite
+as a whole (the covariance of a full trait vector), which with a held 0 is stricter than each
+pattern's R0[o, o] being so.
 """
 from __future__ import annotations
 
@@ -67,6 +73,24 @@ class TraitResidual:
         henderson.multitrait's start values)."""
         return self.cov.project(np.eye(self.t))[1:]
 
+    @cached_property
+    def fixed(self) -> np.ndarray:
+        """Offsets (within the residual parameters) of the covariances of traits never recorded on the same
+        row: held at 0."""
+        both = np.zeros((self.t, self.t), dtype=bool)
+        for pats, _ in self.patterns:
+            for o in pats:
+                both[np.ix_(o, o)] = True
+        return np.array([j for j, (a, b) in enumerate(self.cov.pairs()) if not both[a, b]], dtype=np.int64)
+
+    def factor_fixed(self) -> np.ndarray | None:
+        """The same offsets, when holding L[a, b] = 0 in R0 = L L' (L lower triangular) holds R0[a, b] = 0
+        for every L (for every held (a, b), a > b, and c < b: (a, c) or (b, c) held too, as sex-limited
+        traits in trait order); None otherwise (reml.factors' finish then cannot carry R0)."""
+        held = {self.cov.pairs()[j] for j in self.fixed}
+        ok = all((a, c) in held or (b, c) in held for a, b in held for c in range(b))
+        return self.fixed if ok else None
+
     def admissible(self, extra) -> bool:
         """Always: R0's positive definiteness is checked in ``at``, which sees r11 too."""
         return True
@@ -108,7 +132,22 @@ class TraitResidual:
         for g, (a, b) in zip(score, self.cov.pairs()):
             G[a, b] = G[b, a] = g if a == b else 0.5 * g
         new = R0 + (2.0 / self.n_rows) * R0 @ G @ R0
-        return self.cov.project(0.5 * (new + new.T))
+        return self.hold(self.cov.project(0.5 * (new + new.T)))
+
+    def hold(self, params: np.ndarray) -> np.ndarray:
+        """params with the held covariances at 0, and the others shrunk (the largest factor 2^-k) where
+        that alone leaves R0 not positive definite (traits co-recorded with two traits never recorded
+        together)."""
+        out = np.array(params, dtype=float)
+        out[self.fixed] = 0.0
+        if not len(self.fixed):
+            return out
+        off = np.array([a != b for a, b in self.cov.pairs()])
+        for k in range(60):
+            trial = np.where(off, out * 0.5 ** k, out)
+            if np.linalg.eigvalsh(self.matrix(trial))[0] > 0:
+                return trial
+        return np.where(off, 0.0, out)
 
 
 def trait_residual(row_code: np.ndarray, trait_code: np.ndarray, traits) -> TraitResidual:
