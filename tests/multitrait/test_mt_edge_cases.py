@@ -2,8 +2,9 @@
 row (sex-limited traits, Mrode's Example 6.4 design), a covariance on the positive semi-definite boundary,
 and the delta-method standard errors of heritabilities and correlations.
 
-The xfail(strict=True) tests record defects found in review (issue 11), kept until they are fixed. Two more
-were fixed in mt-core while this was written: no Cholesky finish at the PSD boundary in multi-trait models
+The xfail(strict=True) tests record defects found in review (issue 11), kept until they are fixed. Fixed
+since: the sex-limited traits' standard errors (the unidentified residual covariance is now held at 0, not
+estimated: residual.traits), and in mt-core: no Cholesky finish at the PSD boundary in multi-trait models
 (b9f17d0), and the finish ending "ABNORMAL", not converged, at a rank-deficient optimum (fbbfcfb, e8fa638).
 """
 import warnings
@@ -89,16 +90,14 @@ def test_sex_limited_traits_fit_with_zero_residual_covariance():
     assert not (r.correlations()["std_error"] == 0).any()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 review: the unidentified residual covariance of never co-recorded "
-                   "traits makes the AI matrix singular, so every variance component loses its standard error "
-                   "(NaN; heritability() and correlations() reported std_error 0.0 until inference/delta.py's fix)")
 def test_sex_limited_traits_keep_standard_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = sex_limited().fit()
     vc = r.variance_components
-    identified = ~((vc.group == "Residual") & vc.term2.notna())
+    identified = ~((vc.group == "Residual") & (vc.term2.fillna("") != ""))   # all but Residual[y2,y1]
     assert np.isfinite(vc.loc[identified, "std_error"]).all()
+    assert vc.loc[~identified, "estimate"].eq(0).all() and vc.loc[~identified, "std_error"].isna().all()
     assert (r.heritability()["std_error"] > 0).all()
 
 
