@@ -354,7 +354,7 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
     if held.any():
         theta = theta.copy()
         theta[held] = 0.0
-        multitrait = multitrait and obj.vm.residual.factor_fixed() is not None
+        multitrait = multitrait and obj.vm.residual.factor_order() is not None
     blocks = blocks or multitrait
     state = obj.at(theta)
     d = derivatives(obj, state)

@@ -28,7 +28,8 @@ def _blocks(vm) -> list[tuple[slice, int, list]]:
     """(positions in theta, q, lower-triangle pairs) of every term and of R0."""
     out = [(vm.term_slice(k), t.q, t.pairs()) for k, t in enumerate(vm.terms)]
     res = vm.residual
-    return out + [(vm.residual_slice, res.t, res.cov.pairs())]
+    pos = res.factor_order()   # R0's traits reordered so that its held zeros are zeros of L0 (residual.traits)
+    return out + [(vm.residual_slice, res.t, [(max(pos[a], pos[b]), min(pos[a], pos[b])) for a, b in res.cov.pairs()])]
 
 
 def near_boundary(vm, theta: np.ndarray, level: float = SWITCH) -> bool:
@@ -54,9 +55,9 @@ class FactorSpace:
         theta = np.asarray(theta, dtype=float)
         self.eps = RIDGE * float(np.max(np.diag(self._matrix(theta, self.blocks[-1]))))
         self.diagonal = np.concatenate([[a == b for a, b in pairs] for _, _, pairs in self.blocks])
-        # L0[a, b] = 0 for traits never recorded on the same row holds R0[a, b] = 0 (residual.traits.factor_fixed)
+        # L0[a, b] = 0 for traits never recorded on the same row holds R0[a, b] = 0 (residual.traits.factor_order)
         self.held = np.zeros(len(self.diagonal), dtype=bool)
-        self.held[len(self.diagonal) - len(self.blocks[-1][2]) + obj.vm.residual.factor_fixed()] = True
+        self.held[len(self.diagonal) - len(self.blocks[-1][2]) + obj.vm.residual.fixed] = True
         self.last = None
 
     @staticmethod

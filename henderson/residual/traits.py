@@ -83,13 +83,20 @@ class TraitResidual:
                 both[np.ix_(o, o)] = True
         return np.array([j for j, (a, b) in enumerate(self.cov.pairs()) if not both[a, b]], dtype=np.int64)
 
-    def factor_fixed(self) -> np.ndarray | None:
-        """The same offsets, when holding L[a, b] = 0 in R0 = L L' (L lower triangular) holds R0[a, b] = 0
-        for every L (for every held (a, b), a > b, and c < b: (a, c) or (b, c) held too, as sex-limited
-        traits in trait order); None otherwise (reml.factors' finish then cannot carry R0)."""
-        held = {self.cov.pairs()[j] for j in self.fixed}
-        ok = all((a, c) in held or (b, c) in held for a, b in held for c in range(b))
-        return self.fixed if ok else None
+    def factor_order(self) -> np.ndarray | None:
+        """A position per trait in R0 = L L' (L lower triangular) under which L[a, b] = 0 holds R0[a, b] = 0
+        for every held pair and every L: for each held (a, b) at positions a > b, every trait c placed before b
+        is held with a or with b. The traits with the most held covariances go first (sex-limited traits
+        before the traits recorded on every row), ties in trait order; None when that order does not do
+        (reml.factors' finish then cannot carry R0)."""
+        held = np.zeros((self.t, self.t), dtype=bool)
+        for j in self.fixed:
+            a, b = self.cov.pairs()[j]
+            held[a, b] = held[b, a] = True
+        order = np.argsort(-held.sum(axis=1), kind="stable")
+        H = held[np.ix_(order, order)]
+        ok = all(H[a, c] or H[b, c] for a in range(self.t) for b in range(a) if H[a, b] for c in range(b))
+        return np.argsort(order) if ok else None
 
     def admissible(self, extra) -> bool:
         """Always: R0's positive definiteness is checked in ``at``, which sees r11 too."""
