@@ -37,7 +37,7 @@ import numpy as np
 
 from .derivatives import quadratic_blocks, trace_blocks
 from .objective import Objective, State
-from .polish import polish
+from .polish import polish, profiled_hessian
 
 RIDGE = 1e-8          # Sigma_k = sigma2 (T T' + RIDGE I); = driver.BOUNDARY
 SINGULAR = 1e-4       # lme4's isSingular: a relative Cholesky diagonal below this
@@ -131,6 +131,10 @@ class Profiled:
         """The gradient with 0 for diagonals held at 0 by a gradient pushing down."""
         _, g = self.evaluate(t)
         return np.where(self.diagonal & (t <= 0) & (g > 0), 0.0, g)
+
+    def hessian(self, t: np.ndarray) -> np.ndarray:
+        """The Gauss-Newton Hessian of d(t) (polish.profiled_hessian)."""
+        return profiled_hessian(self, t)
 
 
 def _minimize(prof: Profiled, t0: np.ndarray, fixed: np.ndarray, max_iter: int, gtol: float, log):
