@@ -9,7 +9,9 @@ the MME. The gradient in L is dl/dL = 2 G L (lower triangle), G the symmetric ma
 factorization and one selected inversion (derivatives.score). L-BFGS-B minimizes -l from the factors
 of the AI/EM iterate, with the diagonals bounded at 0: a correlation of +-1 or a zero variance in a
 traits x traits block is an ordinary bound there, where Newton steps in the covariance elements
-never settle.
+never settle. L-BFGS-B stops in its line search near such a face (its curvature pairs are noise there),
+so projected Newton steps (polish.py, with FactorSpace's gradient and Hessian) finish and judge by
+their decrement.
 """
 from __future__ import annotations
 
@@ -252,8 +254,8 @@ def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback
     def log(x):
         if callback is not None:
             value, g = space.evaluate(x)
-            g = np.where(space.near_face(x) | (space.diagonal & (x <= 0) & (g > 0)), 0.0, g)
-            callback(dict(loglik=-value, theta=space.theta(x), projected_gradient=float(np.max(np.abs(g), initial=0.0))))
+            g = np.abs(np.where(space.near_face(x) | (space.diagonal & (x <= 0) & (g > 0)), 0.0, g))
+            callback(dict(loglik=-value, theta=space.theta(x), projected_gradient=float(np.max(g, initial=0.0))))
 
     none = np.zeros(len(space.diagonal), bool)
     x, n_iter, res = _minimize(space, space.start(theta), none, max_iter, log)

@@ -22,6 +22,9 @@ so its eigenvalue in H is 0: eigenvalues below EIG_FLOOR of the largest are left
 which thereby stays on the face (a projected step). Diagonals at 0 whose gradient pushes down are
 held; a step is halved until d decreases, its diagonals projected on >= 0. Converged when the Newton
 decrement g' H^+ g over the free coordinates is below the caller's tolerance.
+
+The steps (polish) take any such criterion with a hessian(t): factors.FactorSpace runs them over the
+factors of every multi-trait block, R0's included (no sigma2 to profile: J' AI J and its own terms).
 """
 from __future__ import annotations
 
