@@ -37,7 +37,7 @@ import numpy as np
 
 from .derivatives import quadratic_blocks, trace_blocks
 from .objective import Objective, State
-from .polish import polish
+from .polish import polish, profiled_hessian
 
 RIDGE = 1e-8          # Sigma_k = sigma2 (T T' + RIDGE I); = driver.BOUNDARY
 SINGULAR = 1e-4       # lme4's isSingular: a relative Cholesky diagonal below this
@@ -73,6 +73,7 @@ class Profiled:
         self.index = [np.tril_indices(t.q) for t in obj.vm.terms]
         self.sizes = [t.n_params for t in obj.vm.terms]
         self.diagonal = np.concatenate([r == c for r, c in self.index]) if self.index else np.zeros(0, bool)
+        self.held = np.zeros(len(self.diagonal), bool)   # polish.py: no coordinate fixed here
         self.last = None   # (t, value, gradient, sigma2_hat)
 
     def factors(self, t: np.ndarray) -> list[np.ndarray]:
@@ -131,6 +132,10 @@ class Profiled:
         """The gradient with 0 for diagonals held at 0 by a gradient pushing down."""
         _, g = self.evaluate(t)
         return np.where(self.diagonal & (t <= 0) & (g > 0), 0.0, g)
+
+    def hessian(self, t: np.ndarray) -> np.ndarray:
+        """The Gauss-Newton Hessian of d(t) (polish.profiled_hessian)."""
+        return profiled_hessian(self, t)
 
 
 def _minimize(prof: Profiled, t0: np.ndarray, fixed: np.ndarray, max_iter: int, gtol: float, log):

@@ -22,6 +22,9 @@ so its eigenvalue in H is 0: eigenvalues below EIG_FLOOR of the largest are left
 which thereby stays on the face (a projected step). Diagonals at 0 whose gradient pushes down are
 held; a step is halved until d decreases, its diagonals projected on >= 0. Converged when the Newton
 decrement g' H^+ g over the free coordinates is below the caller's tolerance.
+
+The steps (polish) take any such criterion with a hessian(t): factors.FactorSpace runs them over the
+factors of every multi-trait block, R0's included (no sigma2 to profile: J' AI J and its own terms).
 """
 from __future__ import annotations
 
@@ -80,22 +83,27 @@ def newton_step(H: np.ndarray, g: np.ndarray, free: np.ndarray) -> tuple[np.ndar
     return step, float(proj @ (proj / w[keep]))
 
 
-def polish(prof, t: np.ndarray, tol: float, log=None) -> tuple[np.ndarray, float, int]:
-    """Projected Newton from t until the decrement is below ``tol`` or no step lowers d (MAX_STEPS at
-    most); returns (t, the decrement at t, Newton steps taken). ``log(t)`` after every step."""
+def polish(space, t: np.ndarray, tol: float, log=None) -> tuple[np.ndarray, float, int]:
+    """Projected Newton from t until the decrement is below ``tol`` or no step lowers the criterion
+    (MAX_STEPS at most); returns (t, the decrement at t, Newton steps taken). ``log(t)`` after every step.
+
+    ``space`` is a criterion over stacked Cholesky factors with diagonals >= 0: cholesky.Profiled (d(t),
+    Hessian profiled_hessian) or factors.FactorSpace (-l over the factors of every block, R0's included);
+    it gives evaluate(t) -> (value, gradient), free_gradient(t), hessian(t), the mask ``diagonal`` and the
+    mask ``held`` (coordinates fixed where they are: R0's zeros of sex-limited traits)."""
     steps = 0
     while True:
-        value, _ = prof.evaluate(t)
-        g = prof.free_gradient(t)
-        free = ~(prof.diagonal & (t <= 0) & (g == 0))
-        step, decrement = newton_step(profiled_hessian(prof, t), g, free)
+        value, _ = space.evaluate(t)
+        g = space.free_gradient(t)
+        free = ~(space.diagonal & (t <= 0) & (g == 0)) & ~space.held
+        step, decrement = newton_step(space.hessian(t), g, free)
         if decrement <= tol or steps >= MAX_STEPS:
             return t, decrement, steps
         lam = 1.0
         for _ in range(MAX_HALVINGS):
             cand = t + lam * step
-            cand = np.where(prof.diagonal, np.maximum(cand, 0.0), cand)
-            if prof.evaluate(cand)[0] < value:
+            cand = np.where(space.diagonal, np.maximum(cand, 0.0), cand)
+            if space.evaluate(cand)[0] < value:
                 break
             lam *= 0.5
         else:
