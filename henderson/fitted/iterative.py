@@ -1,7 +1,8 @@
 """BLUE and BLUP at known variances by PCG on the matrix-free MME (no factorization, C never formed).
 
 The operator is built from the design (W = [X Z]) and, per random term, K^-1 as an operator: a
-pedigree's A^-1 by Henderson's rules over the pedigree, a user's K^-1 as given. The response is
+pedigree's A^-1 by Henderson's rules over the pedigree, a user's K^-1 as given; for a multi-trait
+model, R^-1 row by row with R0[o, o]^-1 per pattern of recorded traits (TraitMMEOperator). The response is
 centred as for the direct solver (henderson.mme), so both solve the same equations.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import scipy.sparse as sp
 
 from ..errors import DesignError
 from ..linalg.mme_operator import MMEOperator, SparseKinv, TermBlock
+from ..linalg.trait_operator import TraitMMEOperator
 from ..linalg.pcg import MAX_ITER, TOL, PCGResult, pcg
 from ..mme import centre_value, constant_combination
 from ..pedigree.aproduct import AinverseOperator
@@ -56,6 +58,9 @@ def mme_operator(model, params) -> MMEOperator:
             raise AssertionError(f"K^-1 of {term.name!r} does not match its {t.m} levels")
         blocks.append(TermBlock(offset=pos, q=t.q, m=t.m, kinv=kinv))
         pos += t.q * t.m
+    if getattr(model, "trait_design", None) is not None:
+        td = model.trait_design
+        return TraitMMEOperator(W, blocks, list(params.sinv), td.row_code, td.trait_code, params.residual.R0)
     return MMEOperator(W, blocks, params.rinv_scale, list(params.sinv))
 
 
@@ -64,7 +69,7 @@ def solve_pcg(model, theta, tol: float = TOL, max_iter: int = MAX_ITER, progress
     """Solve the MME of ``model`` at theta by PCG (criterion ||r||^2/||b||^2 < tol, as BLUPF90)."""
     design = model.design
     params = model.vm.at(theta)
-    if getattr(params, "residual", None) is not None:
+    if getattr(params, "residual", None) is not None and getattr(model, "trait_design", None) is None:
         raise DesignError("solver='pcg' needs R = sigma2 I; this model has a residual structure "
                           "(weights, correlation or variance): use solver='direct'")
     op = mme_operator(model, params)
