@@ -34,6 +34,19 @@ def _wtw_times(indptr, indices, data, x, scale, out):
             out[indices[k]] += data[k] * s
 
 
+@njit(cache=True)
+def _add_kron_times(S, KX, offset, out):
+    """out[offset + a m + i] += (KX S')[i, a]: Sigma^-1 (x) K^-1 times x from KX = K^-1 X (m x q), effect-major
+    (one pass; numpy's matmul of a tall m x q by a q x q matrix is far slower)."""
+    m, q = KX.shape
+    for a in range(q):
+        for i in range(m):
+            acc = 0.0
+            for b in range(q):
+                acc += S[a, b] * KX[i, b]
+            out[offset + a * m + i] += acc
+
+
 @dataclass(frozen=True)
 class TermBlock:
     """Random term k in the MME: columns offset .. offset + q m, and its K^-1 (None: the identity).
@@ -90,7 +103,7 @@ class MMEOperator:
                 continue
             X = x[t.offset:t.offset + t.q * t.m].reshape(t.q, t.m).T        # m x q
             KX = X if t.kinv is None else t.kinv.apply(X)
-            out[t.offset:t.offset + t.q * t.m] += (KX @ S.T).T.ravel()       # (Sigma^-1 (x) K^-1) x
+            _add_kron_times(S, np.ascontiguousarray(KX), t.offset, out)       # (Sigma^-1 (x) K^-1) x
         return out
 
     def rhs(self, y: np.ndarray) -> np.ndarray:
