@@ -16,8 +16,8 @@ import scipy.sparse as sp
 
 from ..errors import DesignError
 from ..linalg.mme_operator import MMEOperator, SparseKinv, TermBlock
-from ..linalg.trait_operator import TraitMMEOperator
 from ..linalg.pcg import MAX_ITER, TOL, PCGResult, pcg
+from ..linalg.trait_operator import TraitMMEOperator
 from ..mme import centre_value, constant_combination
 from ..pedigree.aproduct import AinverseOperator
 
