@@ -23,12 +23,14 @@ from . import relationships as rel
 from .covariance import VarianceModel
 from .errors import DesignError, HendersonWarning
 from .fitted.build import from_solution, from_trace
+from .fitted.iterative import solve_pcg
 from .fitted.traits import MultiTraitResult
 from .formula import parse_formula
 from .formula.checks import check_identifiable
 from .formula.traits import build_trait_design, trait_formulas
+from .linalg.pcg import MAX_ITER, TOL
 from .model import Model
-from .options import MC_ALGORITHM, Options
+from .options import MC_ALGORITHM, SOLVERS, Options, choice
 from .reml import run
 from .reml.driver import _ols
 from .residual.traits import trait_residual
@@ -183,9 +185,11 @@ class MultiTraitModel(Model):
     # -- solve and fit ------------------------------------------------------------------------------
     def solve(self, variances: dict, method: str = "REML", solver: str = "direct", tol=None, max_iter=None,
               progress_every: int = 0):
-        """BLUE and BLUP of every trait at known covariances (``theta``); solver="direct" only."""
-        if solver != "direct":
-            raise DesignError("multi-trait models are solved with solver='direct' (one factorization)")
+        """BLUE and BLUP of every trait at known covariances (``theta``): solver="direct" (a MultiTraitResult)
+        or "pcg" (matrix-free, as BLUPF90's multi-trait evaluations; a PCGSolution, see Model.solve)."""
+        if choice("solver", solver, SOLVERS) == "pcg":
+            return solve_pcg(self, self.theta(variances), tol=TOL if tol is None else tol,
+                             max_iter=max_iter or MAX_ITER, progress_every=progress_every)
         obj = self.objective(method)
         return MultiTraitResult.of(from_solution(self, obj, obj.at(self.theta(variances))))
 

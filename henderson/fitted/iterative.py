@@ -1,8 +1,10 @@
 """BLUE and BLUP at known variances by PCG on the matrix-free MME (no factorization, C never formed).
 
 The operator is built from the design (W = [X Z]) and, per random term, K^-1 as an operator: a
-pedigree's A^-1 by Henderson's rules over the pedigree, a user's K^-1 as given. The response is
-centred as for the direct solver (henderson.mme), so both solve the same equations.
+pedigree's A^-1 by Henderson's rules over the pedigree, a user's K^-1 as given; for a multi-trait
+model, R^-1 row by row with R0[o, o]^-1 per pattern of recorded traits (TraitMMEOperator). The response is
+centred (per trait for several traits) and the fixed effects shifted back (_centring), so the
+solution is that of the equations of y, as the direct solver's.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import scipy.sparse as sp
 from ..errors import DesignError
 from ..linalg.mme_operator import MMEOperator, SparseKinv, TermBlock
 from ..linalg.pcg import MAX_ITER, TOL, PCGResult, pcg
+from ..linalg.trait_operator import TraitMMEOperator
 from ..mme import centre_value, constant_combination
 from ..pedigree.aproduct import AinverseOperator
 
@@ -56,7 +59,29 @@ def mme_operator(model, params) -> MMEOperator:
             raise AssertionError(f"K^-1 of {term.name!r} does not match its {t.m} levels")
         blocks.append(TermBlock(offset=pos, q=t.q, m=t.m, kinv=kinv))
         pos += t.q * t.m
+    if getattr(model, "trait_design", None) is not None:
+        td = model.trait_design
+        return TraitMMEOperator(W, blocks, list(params.sinv), td.row_code, td.trait_code, params.residual.R0)
     return MMEOperator(W, blocks, params.rinv_scale, list(params.sinv))
+
+
+def _centring(model) -> tuple[np.ndarray, np.ndarray]:
+    """(value subtracted from each record, the matching shift of the fixed effects): a data value of each
+    trait (of y for one trait) where the constant on the trait's records is a combination X a of fixed
+    columns (henderson.mme.constant_combination), so that the solution is that of y, shifted by c a; it
+    keeps the fixed-effect part of the right-hand side from dominating ||b|| in the criterion."""
+    design = model.design
+    td = getattr(model, "trait_design", None)
+    groups = [np.arange(design.n)] if td is None else [np.flatnonzero(td.trait_code == k)
+                                                        for k in range(len(td.traits))]
+    centre, shift = np.zeros(design.n), np.zeros(design.p)
+    for rows in groups if design.p else []:
+        ones = constant_combination(design.X[rows])
+        if ones is not None:
+            c = centre_value(design.y[rows])
+            centre[rows] = c
+            shift += c * ones
+    return centre, shift
 
 
 def solve_pcg(model, theta, tol: float = TOL, max_iter: int = MAX_ITER, progress_every: int = 0,
@@ -64,17 +89,15 @@ def solve_pcg(model, theta, tol: float = TOL, max_iter: int = MAX_ITER, progress
     """Solve the MME of ``model`` at theta by PCG (criterion ||r||^2/||b||^2 < tol, as BLUPF90)."""
     design = model.design
     params = model.vm.at(theta)
-    if getattr(params, "residual", None) is not None:
+    if getattr(params, "residual", None) is not None and getattr(model, "trait_design", None) is None:
         raise DesignError("solver='pcg' needs R = sigma2 I; this model has a residual structure "
                           "(weights, correlation or variance): use solver='direct'")
     op = mme_operator(model, params)
-    ones = constant_combination(design.X) if design.p else None
-    centre = 0.0 if ones is None else centre_value(design.y)
+    centre, shift = _centring(model)
     res: PCGResult = pcg(op.matvec, op.rhs(design.y - centre), op.preconditioner(), x0=x0, tol=tol,
                          max_iter=max_iter, progress_every=progress_every)
     sol = res.x.copy()
-    if ones is not None:
-        sol[:design.p] += centre * ones
+    sol[:design.p] += shift
     fixed = pd.DataFrame({"estimate": sol[:design.p]}, index=pd.Index(design.fixed_names, name="coefficient"))
     random = {}
     for term, blk in zip(design.terms, op.terms):

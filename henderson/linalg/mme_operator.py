@@ -34,6 +34,19 @@ def _wtw_times(indptr, indices, data, x, scale, out):
             out[indices[k]] += data[k] * s
 
 
+@njit(cache=True)
+def _add_kron_times(S, KX, offset, out):
+    """out[offset + a m + i] += (KX S')[i, a]: Sigma^-1 (x) K^-1 times x from KX = K^-1 X (m x q), effect-major
+    (one pass; numpy's matmul of a tall m x q by a q x q matrix is far slower)."""
+    m, q = KX.shape
+    for a in range(q):
+        for i in range(m):
+            acc = 0.0
+            for b in range(q):
+                acc += S[a, b] * KX[i, b]
+            out[offset + a * m + i] += acc
+
+
 @dataclass(frozen=True)
 class TermBlock:
     """Random term k in the MME: columns offset .. offset + q m, and its K^-1 (None: the identity).
@@ -75,11 +88,14 @@ class MMEOperator:
         self.rinv_scale = float(rinv_scale)
         self.sinv = [np.atleast_2d(np.asarray(s, dtype=float)) for s in sinv]
 
+    def data_times(self, x: np.ndarray, out: np.ndarray) -> None:
+        """out = W' R^-1 W x."""
+        _wtw_times(self.W.indptr, self.W.indices, self.W.data, x, self.rinv_scale, out)
+
     def matvec(self, x: np.ndarray) -> np.ndarray:
         """C x."""
         out = np.empty(self.size)
-        _wtw_times(self.W.indptr, self.W.indices, self.W.data, np.ascontiguousarray(x, dtype=np.float64),
-                   self.rinv_scale, out)
+        self.data_times(np.ascontiguousarray(x, dtype=np.float64), out)
         for t, S in zip(self.terms, self.sinv):
             if t.q == 1:
                 sl = slice(t.offset, t.offset + t.m)
@@ -87,7 +103,7 @@ class MMEOperator:
                 continue
             X = x[t.offset:t.offset + t.q * t.m].reshape(t.q, t.m).T        # m x q
             KX = X if t.kinv is None else t.kinv.apply(X)
-            out[t.offset:t.offset + t.q * t.m] += (KX @ S.T).T.ravel()       # (Sigma^-1 (x) K^-1) x
+            _add_kron_times(S, np.ascontiguousarray(KX), t.offset, out)       # (Sigma^-1 (x) K^-1) x
         return out
 
     def rhs(self, y: np.ndarray) -> np.ndarray:
@@ -104,14 +120,19 @@ class MMEOperator:
                 out[:, a, b] = out[:, b, a] = v
         return out
 
+    def data_diagonal(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Of W' R^-1 W: the diagonal on the fixed effects, and per random term its (m, q, q) blocks."""
+        p = self.terms[0].offset if self.terms else self.size
+        d = np.asarray(self.Wt[:p].multiply(self.Wt[:p]).sum(axis=1)).ravel() * self.rinv_scale
+        return d, [self._wtw_diagonal_blocks(t) * self.rinv_scale for t in self.terms]
+
     def preconditioner(self) -> Preconditioner:
         """M^-1: the inverse of the diagonal of C on the fixed effects and of its per-level q x q blocks
         on each random term."""
         p = self.terms[0].offset if self.terms else self.size
-        d = np.asarray(self.Wt[:p].multiply(self.Wt[:p]).sum(axis=1)).ravel() * self.rinv_scale
+        d, data_blocks = self.data_diagonal()
         blocks = []
-        for t, S in zip(self.terms, self.sinv):
-            B = self._wtw_diagonal_blocks(t) * self.rinv_scale
+        for t, S, B in zip(self.terms, self.sinv, data_blocks):
             kd = np.ones(t.m) if t.kinv is None else t.kinv.diagonal()
             B += kd[:, None, None] * S[None, :, :]
             blocks.append((t, np.linalg.inv(B)))
