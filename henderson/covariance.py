@@ -299,11 +299,12 @@ class VarianceModel:
         rows += self.residual.rows()
         return pd.DataFrame(rows, columns=["group", "term1", "term2"])
 
-    def relative_cholesky(self, theta: np.ndarray, ridge: float = 0.0) -> list[np.ndarray]:
-        """[T_k], lower triangular, with Sigma_k = sigma2 (T_k T_k' + ridge I) (lme4's relative Cholesky
-        factors when ridge = 0); eigenvalues of Sigma_k / sigma2 - ridge I below 1e-12 of the largest
-        are raised to that first, so a Sigma_k on the boundary gives a diagonal of about 1e-6 or less."""
+    def relative_cholesky(self, theta: np.ndarray, ridge: float = 0.0, scale: float | None = None) -> list[np.ndarray]:
+        """[T_k], lower triangular, with Sigma_k = s (T_k T_k' + ridge I), s = ``scale`` or else sigma2 (lme4's
+        relative Cholesky factors when ridge = 0); eigenvalues of Sigma_k / s - ridge I below 1e-12 of the
+        largest are raised to that first, so a Sigma_k on the boundary gives a diagonal of about 1e-6 or less."""
         sigmas, s2 = self.unpack(theta)
+        s2 = s2 if scale is None else scale
         out = []
         for S in sigmas:
             R = S / s2 - ridge * np.eye(len(S))

@@ -61,6 +61,7 @@ class Finish:
     projected_gradient: float
     decrement: float      # g' H^-1 g over the free coordinates (L-BFGS-B's inverse Hessian, or polish.py's)
     message: str
+    scale: float | None = None   # Sigma_k = scale (T_k T_k' + RIDGE I) at the end (boundary_flags); None: sigma2
 
 
 class Profiled:
@@ -209,9 +210,11 @@ class Flags:
     singular: bool
 
 
-def boundary_flags(vm, theta: np.ndarray) -> Flags:
-    """Read the boundary off the relative Cholesky factors T_k of theta (Sigma_k = sigma2 (T_k T_k' +
-    RIDGE I); a 1x1 variance at driver.BOUNDARY sigma2 has T = 0).
+def boundary_flags(vm, theta: np.ndarray, scale: float | None = None) -> Flags:
+    """Read the boundary off the relative Cholesky factors T_k of theta (Sigma_k = s (T_k T_k' + RIDGE I),
+    s = ``scale`` or else sigma2; a 1x1 variance at driver.BOUNDARY sigma2 has T = 0). A multi-trait fit
+    finished over its factors (factors.py: Sigma_k = L_k L_k' + eps I) passes s = eps / RIDGE, so that
+    T_k = L_k / sqrt(s): its ridge, not R0[0, 0], is what a block at 0 sits on.
 
     A diagonal T_k[j, j] below SINGULAR puts Sigma_k on the boundary of the PSD cone (lme4's
     isSingular). When row j of T_k is about that diagonal alone (Sigma_k[j, j] below 2 RIDGE sigma2),
@@ -224,7 +227,7 @@ def boundary_flags(vm, theta: np.ndarray) -> Flags:
     r = len(theta)
     boundary, zero, no_se = np.zeros(r, bool), np.zeros(r, bool), np.zeros(r, bool)
     singular = False
-    for term, off, T in zip(vm.terms, vm.offsets(), vm.relative_cholesky(theta, RIDGE)):
+    for term, off, T in zip(vm.terms, vm.offsets(), vm.relative_cholesky(theta, RIDGE, scale)):
         for j in np.flatnonzero(np.diag(T) < SINGULAR):
             singular = True
             mine = [off + i for i in term.cov.involving(j)]

@@ -382,14 +382,15 @@ def run(obj: Objective, theta0=None, options: Options | None = None) -> Trace:
             switch = True
             break
     criteria = dict(change=change, newton_decrement=decrement, tol=tol, tol_change=tol_change)
+    scale = None   # boundary_flags' scale: sigma2, or the ridge's scale of the multi-trait finish
     if switch:
-        state, converged, extra = _finish(obj, state, rows, options)
+        state, converged, extra, scale = _finish(obj, state, rows, options)
         d = derivatives(obj, state)
         criteria.update(extra)
     if not converged:
         warnings.warn(_not_converged(options, criteria), ConvergenceWarning, stacklevel=3)
     _warn_residual_boundary(obj, state.theta)
-    flags = cholesky.boundary_flags(obj.vm, state.theta)
+    flags = cholesky.boundary_flags(obj.vm, state.theta, scale)
     res = obj.vm.residual_slice.start
     if obj.vm.terms and _on_floor(obj, state.theta, np.array([res]))[0]:   # sigma2 = 0 (reported as 0)
         flags.boundary[res] = flags.zero[res] = flags.no_se[res] = True
@@ -421,9 +422,10 @@ def _warn_residual_boundary(obj: Objective, theta: np.ndarray) -> None:
                           stacklevel=4)
 
 
-def _finish(obj: Objective, state: State, rows: list, options: Options) -> tuple[State, bool, dict]:
+def _finish(obj: Objective, state: State, rows: list, options: Options) -> tuple[State, bool, dict, float | None]:
     """The Cholesky finish from ``state`` (cholesky.finish), logged in ``rows`` as "L-BFGS-B" steps.
-    Returns the better of the two states, whether the finish converged, and its criteria."""
+    Returns the better of the two states, whether the finish converged, its criteria, and the scale of its
+    ridge (Finish.scale; None for ``state``)."""
     first, last = len(rows), [state.loglik, time.perf_counter()]
 
     def log(r):
@@ -439,8 +441,8 @@ def _finish(obj: Objective, state: State, rows: list, options: Options) -> tuple
     criteria = dict(change=change, newton_decrement=fin.decrement, projected_gradient=fin.projected_gradient,
                     finish="L-BFGS-B over (relative) Cholesky factors: " + fin.message)
     if fin.state.loglik < state.loglik:   # cannot happen unless the finish failed from its start
-        return state, False, criteria
-    return fin.state, fin.converged, criteria
+        return state, False, criteria, None
+    return fin.state, fin.converged, criteria, fin.scale
 
 
 def _not_converged(options: Options, c: dict) -> str:

@@ -276,7 +276,8 @@ def finish(obj: Objective, theta: np.ndarray, max_iter: int = MAX_ITER, callback
     return Finish(state=state, factors=space.factors(x), converged=bool(decrement <= TOL), n_iter=n_iter + steps,
                   projected_gradient=float(np.max(np.abs(space.free_gradient(x)), initial=0.0)),
                   decrement=decrement,
-                  message=f"{res.message}; then {steps} projected Newton step(s), decrement {decrement:.3g}")
+                  message=f"{res.message}; then {steps} projected Newton step(s), decrement {decrement:.3g}",
+                  scale=space.eps / RIDGE)
 
 
 def _block_largest(space: FactorSpace, x: np.ndarray) -> np.ndarray:

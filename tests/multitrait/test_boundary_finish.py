@@ -64,6 +64,12 @@ def _check_boundary_fit(m, A, rank):
         assert f.converged and "finish" in f.criteria
         assert f.criteria["newton_decrement"] <= factors.TOL
         assert np.linalg.eigvalsh(f.covariance("id").to_numpy())[-rank - 1] < 1e-6
+        # flagged as in single-trait models (cholesky.boundary_flags): the last trait's genetic covariances
+        # with the earlier ones on the boundary, no standard error in the rank-deficient block
+        vc = f.variance_components
+        g = vc[vc.group == "id"]
+        assert f.singular and g["std_error"].isna().all()
+        assert (g["boundary"] == ((g["term1"] == g["term1"].iloc[-1]) & (g["term2"].fillna("") != ""))).all()
     best, S = _face_maximum(m, A, rank, ai.covariance("id").to_numpy(), ai.covariance("Residual").to_numpy())
     assert ai.loglik == pytest.approx(best, abs=1e-6)
     assert em.loglik == pytest.approx(best, abs=1e-6)

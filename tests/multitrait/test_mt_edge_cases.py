@@ -4,8 +4,10 @@ and the delta-method standard errors of heritabilities and correlations.
 
 The xfail(strict=True) tests record defects found in review (issue 11), kept until they are fixed. Fixed
 since: the sex-limited traits' standard errors (the unidentified residual covariance is now held at 0, not
-estimated: residual.traits), and in mt-core: no Cholesky finish at the PSD boundary in multi-trait models
-(b9f17d0), and the finish ending "ABNORMAL", not converged, at a rank-deficient optimum (fbbfcfb, e8fa638).
+estimated: residual.traits), a traits x traits block at 0 reported as its ridge with standard errors
+(boundary_flags now reads it at the finish's scale), and in mt-core: no Cholesky finish at the PSD
+boundary in multi-trait models (b9f17d0), and the finish ending "ABNORMAL", not converged, at a
+rank-deficient optimum (fbbfcfb, e8fa638).
 """
 import warnings
 
@@ -114,18 +116,21 @@ def test_covariance_on_the_psd_boundary_converges():
     assert np.abs(r.covariance("herd").to_numpy()).max() < 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 review: a traits x traits covariance block that the Cholesky finish "
-                   "brings to 0 is reported as ~3.6e-8 with standard errors and boundary=False, where a scalar term "
-                   "at 0 (single- or multi-trait) is reported as 0, boundary=True, std_error NaN")
 def test_covariance_block_at_zero_is_flagged_as_boundary():
+    """A traits x traits block the finish brings to 0 (Sigma = its ridge eps I, ~3.6e-8 here) is reported as a
+    scalar term at 0 is: exactly 0, boundary, no standard error (boundary_flags at the finish's scale)."""
     data, ped = simulated(1, n=300)
     m = hd.Model({"y1": "y1 ~ 1 + sex + (1|herd) + (1|id)", "y2": "y2 ~ 1 + (1|herd) + (1|id)"}, data,
                  relationships={"id": ped})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        vc = m.fit().variance_components
-    herd = vc[vc.group == "herd"]
+        r = m.fit()
+    vc = r.variance_components
+    herd, rest = vc[vc.group == "herd"], vc[vc.group != "herd"]
     assert herd["boundary"].all() and herd["std_error"].isna().all()
+    assert (herd["estimate"] == 0).all()
+    assert not rest["boundary"].any() and rest["std_error"].notna().all()
+    assert r.singular
 
 
 def test_rank_deficient_genetic_covariance_converges():
