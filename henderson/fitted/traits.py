@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import DesignError
 from ..inference import traits as _traits
+from ..results.record import json_text
 from .result import FitResult
 
 
@@ -100,11 +101,7 @@ class MultiTraitResult(FitResult):
 
     def to_json(self, path=None, indent: int = 1) -> str:
         """to_dict() as JSON text, also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent, allow_nan=True)
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text)
-        return text
+        return json_text(self.to_dict(), path, indent)
 
     def predict(self, newdata=None, random=True):
         """Not available for multi-trait models: use fitted() (per trait) and random_effects."""

@@ -105,11 +105,7 @@ class FitRecord:
 
     def to_json(self, path=None, indent: int = 1) -> str:
         """to_dict() as JSON text, also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent, allow_nan=True)
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text)
-        return text
+        return json_text(self.to_dict(), path, indent)
 
 
 def _matrix(M):
@@ -118,3 +114,12 @@ def _matrix(M):
 
 def _plain(d: dict) -> dict:
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
+
+
+def json_text(d: dict, path=None, indent: int = 1) -> str:
+    """``d`` as JSON text (NaN allowed), also written to ``path`` when given."""
+    text = json.dumps(d, indent=indent, allow_nan=True)
+    if path is not None:
+        with open(path, "w") as fh:
+            fh.write(text)
+    return text
