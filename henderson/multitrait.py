@@ -7,7 +7,8 @@ pattern of missing traits (henderson.residual.traits); the covariance of two tra
 on the same row (sex-limited traits) is not estimated but held at 0. The MME, the REML objective, AI and EM steps
 are those of any model: only the layout of the records and of R is new.
 
-Start values (``start_values``): the phenotypic covariance P of the traits (each trait's OLS
+Start values (``start_values``; ``univariate_start`` for fit(start="univariate"): single-trait REML fits
+rescale them): the phenotypic covariance P of the traits (each trait's OLS
 residual variance, and the correlations of the OLS residuals of rows with both traits) split in
 halves: R0 = P / 2 on the traits with a random term (P on the others), and each term's Sigma the
 other half shared among the trait's terms, with P's correlations.
@@ -21,7 +22,7 @@ import pandas as pd
 
 from . import relationships as rel
 from .covariance import VarianceModel
-from .errors import DesignError, HendersonWarning
+from .errors import DesignError, HendersonError, HendersonWarning
 from .fitted.build import from_solution, from_trace
 from .fitted.iterative import solve_pcg
 from .fitted.traits import MultiTraitResult
@@ -57,6 +58,7 @@ class MultiTraitModel(Model):
         formulas = trait_formulas(formulas)
         specs = {s.name: s for f in formulas.values() for s in parse_formula(f).random}
         self.data = data
+        self._given = (dict(relationships or {}), prune)   # for univariate_start's single-trait models
         self.relationships = rel.resolve(relationships, list(specs.values()), data, prune)
         self._ids = {k: r.ids for k, r in self.relationships.items()}
         self._correlated, self._residual_args = None, (None, None, None)
@@ -182,6 +184,34 @@ class MultiTraitModel(Model):
         res = self.vm.residual.hold(self.vm.residual.cov.project(cor * np.outer(sd_r, sd_r)))
         return self.vm.pack(sigmas, res[0], res[1:])
 
+    def univariate_start(self) -> np.ndarray:
+        """Start values from single-trait REML fits, as breeders start a multi-trait analysis: each trait's own
+        model (its formula on the rows where it is recorded, the same relationships) gives the variances of
+        its intercept terms and its residual variance; start_values' matrices are rescaled to those variances
+        (D S D, D diagonal: correlations, positive definiteness and held zeros kept). A trait whose
+        single-trait fit fails keeps start_values' variances, with a HendersonWarning naming it."""
+        theta = self.start_values()
+        sigmas, _ = self.vm.unpack(theta)
+        R0 = self.vm.residual.matrix(theta[-self.vm.residual.n_params:])
+        given, prune = self._given
+        for i, (t, f) in enumerate(self.formulas.items()):
+            groups = [s.name for s in parse_formula(f).random]
+            try:
+                r = Model(f, self.data[self.data[t].notna()], prune=prune,
+                          relationships={g: v for g, v in given.items() if g in groups}).fit()
+            except HendersonError as e:   # a trait that cannot be fitted alone: the phenotypic start serves
+                warnings.warn(f"univariate start: the single-trait fit of {t!r} failed ({type(e).__name__}: {e}); "
+                              "its variances start from the phenotypic split", HendersonWarning, stacklevel=2)
+                continue
+            vc = r.variance_components
+            single = vc[vc["term2"].fillna("") == ""].groupby("group")["estimate"].first()
+            R0 = _rescaled(R0, i, single["Residual"])
+            for k, term in enumerate(self.vm.terms):
+                if t in term.effects and term.name in single.index:
+                    sigmas[k] = _rescaled(sigmas[k], term.effects.index(t), single[term.name])
+        res = self.vm.residual.hold(self.vm.residual.cov.project(R0))
+        return self.vm.pack(sigmas, res[0], res[1:])
+
     # -- solve and fit ------------------------------------------------------------------------------
     def solve(self, variances: dict, method: str = "REML", solver: str = "direct", tol=None, max_iter=None,
               progress_every: int = 0):
@@ -207,6 +237,19 @@ class MultiTraitModel(Model):
                        em_start=em_start, ddf="residual", callback=callback)
         check_identifiable(self.design.n, self.design.terms, set(self.relationships))
         obj = self.objective(opts.method)
-        theta0 = self._start_theta(start) if start is not None else self.start_values()
+        if isinstance(start, str):
+            if start != "univariate":
+                raise DesignError(f"start must be covariances or 'univariate', got {start!r}")
+            theta0 = self.univariate_start()
+        else:
+            theta0 = self._start_theta(start) if start is not None else self.start_values()
         trace = run(obj, theta0, opts)
         return MultiTraitResult.of(from_trace(self, obj, trace, opts.algorithm, ddf="residual"))
+
+
+def _rescaled(S: np.ndarray, i: int, variance: float) -> np.ndarray:
+    """S with its i-th variance set to ``variance`` (> 0) and row/column i scaled alike (correlations kept)."""
+    d = np.ones(len(S))
+    if S[i, i] > 0 and variance > 0:
+        d[i] = np.sqrt(variance / S[i, i])
+    return S * np.outer(d, d)
