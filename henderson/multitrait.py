@@ -33,7 +33,7 @@ from .linalg.pcg import MAX_ITER, TOL
 from .model import Model
 from .options import MC_ALGORITHM, SOLVERS, Options, choice
 from .reml import run
-from .reml.driver import _ols
+from .reml.driver import ols
 from .residual.traits import trait_residual
 
 
@@ -139,7 +139,7 @@ class MultiTraitModel(Model):
         var = np.empty(t)
         for i, d in enumerate(td.trait_designs):
             y = d.y - np.median(d.y)
-            r = y - d.X @ _ols(d.X, y) if d.p else y
+            r = y - d.X @ ols(d.X, y) if d.p else y
             var[i] = float(r @ r) / max(d.n - d.p, 1)
             resid[td.row_code[td.trait_code == i], i] = r
         cor = np.eye(t)

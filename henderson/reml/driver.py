@@ -48,7 +48,7 @@ class Trace:
     singular: bool = False               # lme4's isSingular: a relative Cholesky diagonal below 1e-4
 
 
-def _ols(X, y) -> np.ndarray:
+def ols(X, y) -> np.ndarray:
     """Least-squares b of y on X (full column rank after aliased columns were dropped), sparse:
     normal equations of the columns scaled to unit length, with a ridge of 1e-10 of that unit
     diagonal (so columns of any scale, 1e-9 or 1e9, are treated alike)."""
@@ -125,7 +125,7 @@ def _start(obj: Objective) -> tuple[np.ndarray, bool]:
     pat = obj.pattern
     X = pat.W[:, :pat.p]
     if pat.p:
-        r = pat.yc - X @ _ols(X, pat.yc)
+        r = pat.yc - X @ ols(X, pat.yc)
     else:
         r = pat.yc
     v = float(r @ r) / max(pat.n - pat.p, 1)
