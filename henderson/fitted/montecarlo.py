@@ -47,13 +47,15 @@ from ..options import N_PROBES
 from .mc_problem import MCProblem
 
 PCG_TOL = 1e-12      # ||r||^2 / ||b||^2 of the MME solve (BLUPF90's default) and of non-symmetric probes
-AI_TOL = 1e-8        # of the solve for the average information (it only steers the Newton steps)
+AI_TOL = 1e-6        # of the solve for the average information (it steers the Newton steps and gives the
+                     # sampling SEs: at 1M animals 1e-6 puts AI within 5e-5 of the 1e-10 solve in 28 rounds, 1e-8 takes 120)
 PROBE_ERROR = 0.05   # bound on the PCG error of each probe's quadratic form, in Monte Carlo SEs of the trace
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
 MAX_ITER = 50
 STEP_IN_SE = 0.05    # or when every Newton step is below this many Monte Carlo SEs of its parameter
 LOOSE_PROBE_ERROR = 1.0   # inexact Newton: while the steps are over LOOSE_STEPS Monte Carlo SEs, the
-LOOSE_PCG_TOL = 1e-8      # probes to 1 Monte Carlo SE of the trace and the MME solve to 1e-8
+LOOSE_PCG_TOL = 1e-8      # probes to 1 Monte Carlo SE of the trace and the MME solve to 1e-8 (not looser: its
+                          # Lanczos coefficients give the lambda_min that bounds the final probes' errors)
 LOOSE_STEPS = 10.0
 RITZ_SAFETY = 0.9         # lambda_min(M^-1 C) taken as 0.9 x the smallest Ritz value of the MME solves so far
 
