@@ -42,13 +42,14 @@ import pandas as pd
 
 from ..errors import ConvergenceError, DesignError
 from ..linalg.block_pcg import mme_matmat, pcg_block
+from ..linalg.deflation import Deflation
 from ..mme import centre_value, constant_combination
 from ..options import N_PROBES
 from .mc_problem import MCProblem
 
 PCG_TOL = 1e-12      # ||r||^2 / ||b||^2 of the MME solve (BLUPF90's default) and of non-symmetric probes
 AI_TOL = 1e-6        # of the solve for the average information (it steers the Newton steps and gives the
-                     # sampling SEs: at 1M animals 1e-6 puts AI within 5e-5 of the 1e-10 solve in 28 rounds, 1e-8 takes 120)
+                     # sampling SEs): at 1M animals AI within 5e-5 of the 1e-10 solve's in 28 rounds (1e-8: 120)
 PROBE_ERROR = 0.05   # bound on the PCG error of each probe's quadratic form, in Monte Carlo SEs of the trace
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
 MAX_ITER = 50
@@ -125,36 +126,43 @@ def probe_rhs(op, probes: np.ndarray, out: np.ndarray | None = None):
     return B, False
 
 
-def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error, lambda_min=None):
+def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error, lambda_min=None, deflation=None):
     """The MME C x = rhs and the probes' solves side by side, from ``warm`` (size x (1 + r), C order),
-    which ends holding the solutions. Returns (x, TraceEstimate, rounds, rounds until the last probe
-    stopped): x to ``tol``; symmetric probes until the estimated error of their quadratic forms is
-    below ``probe_error`` Monte Carlo SEs of the trace (the error bounded with ``lambda_min``, see
-    henderson.linalg.block_pcg.pcg_block), others to ``tol``. Also returns the MME solve's smallest
-    Ritz value."""
+    which ends holding the solutions (of the deflated system, with a ``deflation`` of op's products:
+    henderson.linalg.deflation). Returns (x, TraceEstimate, rounds, rounds until the last probe
+    stopped, smallest Ritz value of the MME solve): x to ``tol``; symmetric probes until the
+    estimated error of their quadratic forms is below ``probe_error`` Monte Carlo SEs of the trace
+    (the error bounded with ``lambda_min``, see henderson.linalg.block_pcg.pcg_block), others to
+    ``tol``."""
     t = op.terms[0]
     r = probes.shape[1]
     B = np.empty((op.size, 1 + r))
     B[:, 0] = rhs
     _, symmetric = probe_rhs(op, probes, out=B[:, 1:])
+    matmat, exact = (lambda V, out: mme_matmat(op, V, out)), np.zeros(1 + r)
+    if deflation is not None:
+        matmat, exact = deflation.matmat, deflation.exact_part(B)
+        B = deflation.project(B)
 
     def limit(q):
-        out = np.full(q.size, probe_error * q[1:].std(ddof=1) / np.sqrt(r))
+        out = np.full(q.size, probe_error * (q[1:] + exact[1:]).std(ddof=1) / np.sqrt(r))
         out[0] = 0.0
         return out
 
-    res = pcg_block(lambda V, out: mme_matmat(op, V, out), B, dinv, X0=warm, tol=tol,
-                    energy_tol=limit if symmetric else None, overwrite=True, lambda_min=lambda_min)
+    res = pcg_block(matmat, B, dinv, X0=warm, tol=tol, energy_tol=limit if symmetric else None,
+                    overwrite=True, lambda_min=lambda_min)
     if not res.converged.all():
         raise ConvergenceError(f"Monte Carlo AI-REML: PCG did not converge in {res.rounds} rounds")
     if res.X is not warm:
         warm[:] = res.X
+    x = res.X[:, 0] if deflation is None else deflation.solution(res.X[:, :1], rhs[:, None])[:, 0]
     if symmetric:
-        samples, err = res.q[1:], float(res.energy_error[1:].mean())
+        samples, err = res.q[1:] + exact[1:], float(res.energy_error[1:].mean())
     else:
-        samples, err = np.einsum("ij,ij->j", probes, res.X[t.offset:t.offset + t.m, 1:]), 0.0
+        sol = res.X[:, 1:] if deflation is None else deflation.solution(res.X[:, 1:], probe_rhs(op, probes)[0])
+        samples, err = np.einsum("ij,ij->j", probes, sol[t.offset:t.offset + t.m]), 0.0
     se = float(samples.std(ddof=1) / np.sqrt(r)) if r > 1 else float("nan")
-    return (res.X[:, 0].copy(), TraceEstimate(float(samples.mean()), se, samples, err), res.rounds,
+    return (x.copy(), TraceEstimate(float(samples.mean()), se, samples, err), res.rounds,
             int(res.column_rounds[1:].max()), res.ritz_min)
 
 
@@ -198,8 +206,9 @@ class _Iterate:
         dinv = op.preconditioner()(np.ones(op.size))
         t = op.terms[0]
         sl = slice(t.offset, t.offset + t.m)
+        defl = Deflation(lambda V, out: mme_matmat(op, V, out), problem.subspace)
         self.sol, self.trace, rounds, self.probe_rounds, self.ritz_min = _solve_with_probes(
-            op, dinv, op.rhs(yc), probes, warm, tol, probe_error, lambda_min)
+            op, dinv, op.rhs(yc), probes, warm, tol, probe_error, lambda_min, defl)
         a = self.sol[sl]
         e = yc - op.W @ self.sol
         ka = a if t.kinv is None else t.kinv.apply(a)
@@ -209,18 +218,18 @@ class _Iterate:
         self.score = np.array([-0.5 * (t.m / sa - (T + S) / sa**2),
                                -0.5 * ((n - p - t.m + T / sa) / se - float(e @ e) / se**2)])
         self.dscore_dT = np.array([0.5 / sa**2, -0.5 / (sa * se)])
-        self.ai, r = self._average_information(op, dinv, sl, a, ka, e, sa, se, warm_ai)
+        self.ai, r = self._average_information(op, dinv, defl, sl, a, ka, e, sa, se, warm_ai)
         self.rounds = rounds + r
 
     @staticmethod
-    def _average_information(op, dinv, sl, a, ka, e, sa, se, warm_ai):
-        """AI = 1/2 F'PF, F = [Z a / sa, e / se]: C^-1 W'F / se from one solve u = C^-1 [0; K^-1 a], as
-        W'e / se = G^-1 x = [0; K^-1 a] / sa and W'Z a / se = (C - G^-1) [0; a]."""
-        g = np.zeros(op.size)
-        g[sl] = ka
-        res = pcg_block(lambda V, out: mme_matmat(op, V, out), g[:, None], dinv, X0=warm_ai[:, None], tol=AI_TOL)
-        u = res.X[:, 0]
-        warm_ai[:] = u
+    def _average_information(op, dinv, defl, sl, a, ka, e, sa, se, warm_ai):
+        """AI = 1/2 F'PF, F = [Z a / sa, e / se]: C^-1 W'F / se from one solve u = C^-1 [0; K^-1 a] (deflated
+        by ``defl``), as W'e / se = G^-1 x = [0; K^-1 a] / sa and W'Z a / se = (C - G^-1) [0; a]."""
+        g = np.zeros((op.size, 1))
+        g[sl, 0] = ka
+        res = pcg_block(defl.matmat, defl.project(g), dinv, X0=warm_ai[:, None], tol=AI_TOL)
+        warm_ai[:] = res.X[:, 0]
+        u = defl.solution(res.X, g)[:, 0]
         X = np.zeros((op.size, 2))
         X[sl, 0] = a / sa
         X[:, 0] -= u / sa**2

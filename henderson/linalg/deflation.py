@@ -1,0 +1,154 @@
+"""Deflated PCG: the few slow directions of the MME removed from the Krylov space, and solved exactly.
+
+With the diagonal (Jacobi) preconditioner a few isolated eigenvalues of M^-1 C sit far below the
+rest. In y ~ hy + (1|id) on the simulated 1M-animal pedigree the smallest is 7e-6 against a bulk
+from about 4e-3: the intercept against the sum of the herd-year contrasts (treatment coding) and the
+mean of all breeding values against the fixed effects. PCG reaches the BLUPF90 criterion regardless,
+with some extra rounds, but any bound of the error of a quadratic form b'C^-1 b (Gauss-Radau's needs
+a lower bound of lambda_min) stays pessimistic until those directions have converged.
+
+Deflation (Nicolaides 1987; Saad, Yeung, Erhel & Guyomarc'h 2000; Vandenplas et al. 2019 for the
+MME) with a subspace V (size x k, k small) and E = V'CV, Q = V E^-1 V', P = I - C Q:
+
+    C^-1 = Q + P' C^-1 P,   x = C^-1 b = Q b + P' x~  with  (P C) x~ = P b,
+
+PC symmetric positive semi-definite with null space span(V); PCG on it sees the spectrum of C
+without the directions in V. The quadratic form splits the same way: b'C^-1 b = b'Q b + (Pb)' x~, the
+first term exact, the second the PCG quadratic form of the deflated system, so the error estimates of
+henderson.linalg.block_pcg apply to it unchanged. A product (PC) X costs one product C X and two thin
+products with the size x k matrix CV.
+
+The subspace (:func:`mme_subspace`) has one vector per group of fixed-effect columns (the constant
+column; each run of consecutive 0/1 columns with disjoint rows, a factor's indicators) and one per
+random term (all its levels). Deflation changes no solution, only how fast PCG gets there.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..jitnotice import njit
+
+MAX_GROUPS = 16      # fixed-effect groups deflated at most (the subspace stays a few thin columns)
+
+
+def fixed_groups(X, max_groups: int = MAX_GROUPS) -> list[np.ndarray]:
+    """Runs of consecutive columns of X whose stored entries are all 1 and whose rows are disjoint (a
+    factor's indicators, in the order the design writes them; the constant column alone), at most
+    ``max_groups`` (the first ones). Other columns (covariates) are in no group."""
+    X = sp.csc_matrix(X)
+    groups, rows, current, taken = [], np.zeros(X.shape[0], dtype=bool), [], []
+    for j in range(X.shape[1]):
+        vals = X.data[X.indptr[j]:X.indptr[j + 1]]
+        idx = X.indices[X.indptr[j]:X.indptr[j + 1]][vals != 0]
+        indicator = idx.size > 0 and bool(np.all(vals[vals != 0] == 1.0))
+        if indicator and current and not rows[idx].any():
+            current.append(j)
+        else:
+            for t in taken:
+                rows[t] = False
+            taken, current = [], ([j] if indicator else [])
+            if indicator:
+                groups.append(current)
+        if indicator:
+            rows[idx] = True
+            taken.append(idx)
+    return [np.asarray(g, dtype=np.int64) for g in groups[:max_groups]]
+
+
+def mme_subspace(p: int, X, terms) -> np.ndarray:
+    """The deflation subspace of the MME (module docstring) as a group per equation (-1: none): the
+    fixed-effect groups of X (its first p equations) 0, 1, ..., then one group per random term
+    (``terms``: objects with ``offset``, ``q``, ``m``) holding all its equations. Column c of V is the
+    indicator of group c."""
+    size = p + sum(t.q * t.m for t in terms)
+    groups = fixed_groups(X) if p else []
+    label = np.full(size, -1, dtype=np.int64)
+    for c, g in enumerate(groups):
+        label[g] = c
+    for c, t in enumerate(terms, start=len(groups)):
+        label[t.offset:t.offset + t.q * t.m] = c
+    return label
+
+
+@njit(cache=True)
+def _group_sums(label, k, X):
+    """V' X: the sums of the rows of X (size x r) by group (k x r), V the indicators of ``label``."""
+    r = X.shape[1]
+    out = np.zeros((k, r))
+    for i in range(X.shape[0]):
+        g = label[i]
+        if g >= 0:
+            for c in range(r):
+                out[g, c] += X[i, c]
+    return out
+
+
+@njit(cache=True)
+def _sub_thin_times(A, G, out):
+    """out -= A G for a tall thin A (size x k) and G (k x r), in one pass."""
+    n, k = A.shape
+    r = G.shape[1]
+    for i in range(n):
+        for j in range(k):
+            a = A[i, j]
+            for c in range(r):
+                out[i, c] -= a * G[j, c]
+
+
+def _c2(X: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(X.shape[0], -1))
+
+
+class Deflation:
+    """The deflated system of ``matmat`` (V, out -> C V into out) with the subspace of indicators of
+    ``label`` (:func:`mme_subspace`).
+
+    ``matmat(X, out)`` is (PC) X; ``project(B)`` is P B; ``solution(Xt, B)`` is x = Q B + P' Xt from
+    the deflated solutions; ``exact_part(B)`` is diag(B'QB), the exact part of the quadratic forms.
+    As C is symmetric, (CV)'X = V'(CX): a product needs group sums of CX and one pass with CV."""
+
+    def __init__(self, matmat, label: np.ndarray):
+        self._matmat = matmat
+        self.label = np.ascontiguousarray(label, dtype=np.int64)
+        self.k = int(self.label.max()) + 1
+        V = np.zeros((self.label.size, self.k))
+        rows = np.flatnonzero(self.label >= 0)
+        V[rows, self.label[rows]] = 1.0
+        self.CV = np.ascontiguousarray(matmat(V, np.empty_like(V)))
+        E = _group_sums(self.label, self.k, self.CV)
+        self.Einv = np.linalg.inv(0.5 * (E + E.T))
+
+    def _vt(self, X: np.ndarray) -> np.ndarray:
+        return _group_sums(self.label, self.k, _c2(X))
+
+    def _v(self, G: np.ndarray) -> np.ndarray:
+        """V G (size x r)."""
+        out = np.zeros((self.label.size, G.shape[1]))
+        rows = self.label >= 0
+        out[rows] = G[self.label[rows]]
+        return out
+
+    def matmat(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """(PC) X = C X - CV E^-1 V'(C X) into ``out``."""
+        self._matmat(X, out)
+        _sub_thin_times(self.CV, self.Einv @ _group_sums(self.label, self.k, out), out)
+        return out
+
+    def project(self, B: np.ndarray) -> np.ndarray:
+        """P B = B - CV E^-1 V' B (a new array, size x r)."""
+        out = _c2(B).copy()
+        _sub_thin_times(self.CV, self.Einv @ self._vt(out), out)
+        return out
+
+    def solution(self, Xt: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """C^-1 B = Q B + P' Xt, P' Xt = Xt - V E^-1 (CV)' Xt, from the deflated solutions ``Xt`` (a new
+        array, size x r)."""
+        Xt = _c2(Xt)
+        G = self.Einv @ (self._vt(B) - self.CV.T @ Xt)
+        return Xt + self._v(G)
+
+    def exact_part(self, B: np.ndarray) -> np.ndarray:
+        """b'Q b for each column b of B."""
+        VB = self._vt(B)
+        return np.einsum("ij,ij->j", VB, self.Einv @ VB)
