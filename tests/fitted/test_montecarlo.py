@@ -177,3 +177,32 @@ def test_symmetric_probes_halve_the_variance(animal_model):
 
     assert np.trace(sym) == pytest.approx(np.trace(kinv), rel=1e-10)
     assert variance(sym) < 0.7 * variance(kinv)
+
+
+def test_deflated_probes_give_the_dense_trace_samples_within_their_bound(animal_model):
+    """With the deflation of MCProblem's subspace, the MME solution equals the dense solve and every
+    probe's sample is short of its dense b'C^-1 b by at most its Gauss-Radau bound (lambda_min from
+    the deflated MME solve's Ritz value), which is below the requested 0.05 Monte Carlo SE."""
+    from henderson.fitted.mc_problem import MCProblem
+    from henderson.fitted.montecarlo import _solve_with_probes, probe_rhs
+    from henderson.linalg.block_pcg import mme_matmat
+    from henderson.linalg.deflation import Deflation
+    from henderson.mme import centre_value
+    m = animal_model
+    params = m.vm.at(m.theta({"id": 0.3, "Residual": 0.6}))
+    problem = MCProblem(m, m.design.y - centre_value(m.design.y), params)
+    op = problem.operator(params)
+    C = _dense(op)
+    probes = problem.probes(rademacher(op.terms[0].m, 12, 5))
+    B, _ = probe_rhs(op, probes)
+    dense = np.einsum("ij,ij->j", B, np.linalg.solve(C, B))
+    rhs = op.rhs(problem.yc)
+    dinv = op.preconditioner()(np.ones(op.size))
+    defl = Deflation(lambda V, out: mme_matmat(op, V, out), problem.subspace)
+    first = _solve_with_probes(op, dinv, rhs, probes, np.zeros((op.size, 13)), 1e-22, 0.05, None, defl)
+    x, est, _, _, ritz = _solve_with_probes(op, dinv, rhs, probes, np.zeros((op.size, 13)), 1e-22, 0.05,
+                                            0.9 * first[4], defl)
+    np.testing.assert_allclose(x, np.linalg.solve(C, rhs), atol=1e-9 * np.abs(x).max())
+    short = dense - est.samples
+    assert np.all(short > -1e-8 * dense) and short.mean() <= est.pcg_error * (1 + 1e-9)
+    assert est.pcg_error < 0.05 * est.se
