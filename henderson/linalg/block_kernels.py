@@ -37,23 +37,22 @@ def _chunk_sum(part):
 
 
 @njit(cache=True)
-def _curvature_rows(D, CD, R, lo, hi, acc):
+def _curvature_rows(D, CD, lo, hi, acc):
     r = D.shape[1]
     for i in range(lo, hi):
         for c in range(r):
-            acc[0, c] += D[i, c] * CD[i, c]
-            acc[1, c] += R[i, c] * D[i, c]
+            acc[c] += D[i, c] * CD[i, c]
 
 
 @njit(cache=True, parallel=True)
-def curvature(D, CD, R):
-    """Per column: d'C d and r'd, as (2, r)."""
+def curvature(D, CD):
+    """Per column: d'C d."""
     n, r = D.shape
     nch = (n + CHUNK - 1) // CHUNK
-    part = np.zeros((nch, 2, r))
+    part = np.zeros((nch, 1, r))
     for t in prange(nch):
-        _curvature_rows(D, CD, R, t * CHUNK, min(n, (t + 1) * CHUNK), part[t])
-    return _chunk_sum(part)
+        _curvature_rows(D, CD, t * CHUNK, min(n, (t + 1) * CHUNK), part[t, 0])
+    return _chunk_sum(part)[0]
 
 
 @njit(cache=True)
@@ -62,19 +61,23 @@ def _step_rows(X, R, D, CD, alpha, dinv, lo, hi, acc):
     for i in range(lo, hi):
         w = dinv[i]
         for c in range(r):
-            X[i, c] += alpha[c] * D[i, c]
-            v = R[i, c] - alpha[c] * CD[i, c]
+            d = D[i, c]
+            X[i, c] += alpha[c] * d
+            u = R[i, c]
+            v = u - alpha[c] * CD[i, c]
             R[i, c] = v
-            acc[0, c] += v * v
-            acc[1, c] += w * v * v
+            acc[0, c] += u * d
+            acc[1, c] += v * v
+            acc[2, c] += w * v * v
 
 
 @njit(cache=True, parallel=True)
 def step(X, R, D, CD, alpha, dinv):
-    """X += alpha D; R -= alpha C D; per column r'r and r'M^-1 r of the new residual, as (2, r)."""
+    """X += alpha D; R -= alpha C D; per column r'd of the old residual, r'r and r'M^-1 r of the new
+    one, as (3, r)."""
     n, r = X.shape
     nch = (n + CHUNK - 1) // CHUNK
-    part = np.zeros((nch, 2, r))
+    part = np.zeros((nch, 3, r))
     for t in prange(nch):
         _step_rows(X, R, D, CD, alpha, dinv, t * CHUNK, min(n, (t + 1) * CHUNK), part[t])
     return _chunk_sum(part)

@@ -144,12 +144,12 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
     while k < max_iter and active.any():
         k += 1
         CD = matmat(D, CD)
-        dcd, rd = bk.curvature(D, CD, R)
+        dcd = bk.curvature(D, CD)
         alpha = np.where(active & (dcd > 0), rz / np.where(dcd > 0, dcd, 1.0), 0.0)
+        rd, rr, rz_new = bk.step(X, R, D, CD, alpha, dinv)
         inc = alpha * (2.0 * rd - alpha * dcd)
         q = q + inc
         hist = np.vstack([hist, inc[None, :]])[-TAIL_ROUNDS:]
-        rr, rz_new = bk.step(X, R, D, CD, alpha, dinv)
         first = cols[0] == 0 and active[0] and alpha[0] > 0
         crit = rr / bb[cols]
         if k % recompute == 0 or (active & (crit < tols[cols])).any():
