@@ -12,6 +12,8 @@ henderson.aot.KERNELS).
 """
 from __future__ import annotations
 
+import time
+
 import numba
 import numpy as np
 from numba import prange
@@ -187,3 +189,45 @@ def compact_columns(flat, r, keep):
     for i in range(n):
         for j in range(k):
             flat[i * k + j] = flat[i * r + keep[j]]
+
+
+class ThreadChoice:
+    """Picks, round by round, numba's threads or one thread for the passes of a round, by their
+    measured speed: on a quiet machine the threads share the work; where other processes hold the
+    cores, a parallel pass waits for its slowest thread and one thread is faster. The results do not
+    depend on the choice (the passes above give the same numbers on any number of threads).
+
+    ``start()`` before a round sets the threads; ``stop(columns)`` after it records the seconds per
+    column. Rounds 2 to 5 try both (round 1 may include compilation), then the faster runs, the other
+    being tried again every RETRY rounds; costs are averaged as cost <- (cost + new) / 2."""
+
+    RETRY = 16
+
+    def __init__(self):
+        self.most = numba.get_num_threads()
+        self.cost = {}
+        self.round = 0
+        self.threads = self.most
+        self.t0 = 0.0
+
+    def start(self) -> None:
+        self.round += 1
+        if self.most > 1 and self.round > 1:
+            if self.round <= 5 or len(self.cost) < 2:
+                self.threads = 1 if self.round % 2 else self.most
+            else:
+                best = min(self.cost, key=self.cost.get)
+                other = self.most if best == 1 else 1
+                self.threads = other if self.round % self.RETRY == 0 else best
+            numba.set_num_threads(self.threads)
+        self.t0 = time.perf_counter()
+
+    def stop(self, columns: int) -> None:
+        cost = (time.perf_counter() - self.t0) / max(columns, 1)
+        if self.round > 1:
+            old = self.cost.get(self.threads)
+            self.cost[self.threads] = cost if old is None else 0.5 * (old + cost)
+
+    def restore(self) -> None:
+        """numba's threads as before."""
+        numba.set_num_threads(self.most)

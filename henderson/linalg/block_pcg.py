@@ -141,51 +141,58 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
     radau = np.full(r, 1.0 / lambda_min) if lambda_min else None
     lanczos = []          # (alpha, beta) of the first column while it moves
     k = 0
-    while k < max_iter and active.any():
-        k += 1
-        CD = matmat(D, CD)
-        dcd = bk.curvature(D, CD)
-        alpha = np.where(active & (dcd > 0), rz / np.where(dcd > 0, dcd, 1.0), 0.0)
-        rd, rr, rz_new = bk.step(X, R, D, CD, alpha, dinv)
-        inc = alpha * (2.0 * rd - alpha * dcd)
-        q = q + inc
-        hist = np.vstack([hist, inc[None, :]])[-TAIL_ROUNDS:]
-        first = cols[0] == 0 and active[0] and alpha[0] > 0
-        crit = rr / bb[cols]
-        if k % recompute == 0 or (active & (crit < tols[cols])).any():
-            # the recurrence says converged (or drifts): the true residual
-            rr, rz_new, q = bk.residual(Bw, matmat(X, CD), X, dinv, R)
+    threads = bk.ThreadChoice()
+    try:
+        while k < max_iter and active.any():
+            threads.start()
+            width = R.shape[1]
+            k += 1
+            CD = matmat(D, CD)
+            dcd = bk.curvature(D, CD)
+            alpha = np.where(active & (dcd > 0), rz / np.where(dcd > 0, dcd, 1.0), 0.0)
+            rd, rr, rz_new = bk.step(X, R, D, CD, alpha, dinv)
+            inc = alpha * (2.0 * rd - alpha * dcd)
+            q = q + inc
+            hist = np.vstack([hist, inc[None, :]])[-TAIL_ROUNDS:]
+            first = cols[0] == 0 and active[0] and alpha[0] > 0
             crit = rr / bb[cols]
-        est = np.where(crit < tols[cols], 0.0, np.inf)
-        if radau is not None:
-            step_beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
-            gap = radau - alpha
-            radau = np.where(alpha > 0, gap / np.where(lambda_min * gap + step_beta > 0,
-                                                      lambda_min * gap + step_beta, 1.0), radau)
-        if energy_tol is not None and (lambda_min or hist.shape[0] == TAIL_ROUNDS):
-            qall = qfull.copy()
-            qall[cols] = q
-            bound = np.where(radau > 0, radau, 1.0 / lambda_min) * rz_new if lambda_min else None
-            est = np.minimum(est, bound if lambda_min else _tail(hist))
-            limit = np.broadcast_to(np.asarray(energy_tol(qall), dtype=np.float64), (r,))[cols]
-            newly = active & ((crit < tols[cols]) | (est < limit))
-        else:
-            newly = active & (crit < tols[cols])
-        qfull[cols[newly]], errfull[cols[newly]], kfull[cols[newly]] = q[newly], est[newly], k
-        active &= ~newly
-        beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
-        if first:
-            lanczos.append((alpha[0], beta[0]))
-        bk.direction(D, R, dinv, beta)
-        rz = rz_new
-        if active.any() and active.sum() <= 0.5 * active.size:   # drop the columns that stopped
-            Xfull[:, cols[~active]] = X[:, ~active]
-            keep = np.flatnonzero(active)
-            X, Bw = (_compact(A, keep, A is not Xfull and A is not B) for A in (X, Bw))
-            R, D, CD = _compact(R, keep, True), _compact(D, keep, True), _compact(CD, keep[:0], True, keep.size)
-            q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
-            radau = None if radau is None else radau[active]
-            active = np.ones(cols.size, dtype=bool)
+            if k % recompute == 0 or (active & (crit < tols[cols])).any():
+                # the recurrence says converged (or drifts): the true residual
+                rr, rz_new, q = bk.residual(Bw, matmat(X, CD), X, dinv, R)
+                crit = rr / bb[cols]
+            est = np.where(crit < tols[cols], 0.0, np.inf)
+            if radau is not None:
+                step_beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+                gap = radau - alpha
+                radau = np.where(alpha > 0, gap / np.where(lambda_min * gap + step_beta > 0,
+                                                          lambda_min * gap + step_beta, 1.0), radau)
+            if energy_tol is not None and (lambda_min or hist.shape[0] == TAIL_ROUNDS):
+                qall = qfull.copy()
+                qall[cols] = q
+                bound = np.where(radau > 0, radau, 1.0 / lambda_min) * rz_new if lambda_min else None
+                est = np.minimum(est, bound if lambda_min else _tail(hist))
+                limit = np.broadcast_to(np.asarray(energy_tol(qall), dtype=np.float64), (r,))[cols]
+                newly = active & ((crit < tols[cols]) | (est < limit))
+            else:
+                newly = active & (crit < tols[cols])
+            qfull[cols[newly]], errfull[cols[newly]], kfull[cols[newly]] = q[newly], est[newly], k
+            active &= ~newly
+            beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+            if first:
+                lanczos.append((alpha[0], beta[0]))
+            bk.direction(D, R, dinv, beta)
+            rz = rz_new
+            if active.any() and active.sum() <= 0.5 * active.size:   # drop the columns that stopped
+                Xfull[:, cols[~active]] = X[:, ~active]
+                keep = np.flatnonzero(active)
+                X, Bw = (_compact(A, keep, A is not Xfull and A is not B) for A in (X, Bw))
+                R, D, CD = _compact(R, keep, True), _compact(D, keep, True), _compact(CD, keep[:0], True, keep.size)
+                q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
+                radau = None if radau is None else radau[active]
+                active = np.ones(cols.size, dtype=bool)
+            threads.stop(width)
+    finally:
+        threads.restore()
     Xfull[:, cols] = X
     qfull[cols[active]], kfull[cols[active]] = q[active], k
     return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull, kfull, _ritz_min(lanczos))

@@ -141,3 +141,25 @@ def test_pcg_block_does_not_depend_on_the_threads():
     np.testing.assert_array_equal(one.q, two.q)
     res = B - mme_matmat(op, one.X)
     assert np.all((res * res).sum(0) / (B * B).sum(0) < tol)
+
+
+def test_thread_choice_runs_the_faster_and_retries_the_other(monkeypatch):
+    """A fake clock where a round on all threads takes 3 s per column and on one thread 1 s: after
+    trying both, one thread runs, all threads being retried every RETRY rounds; threads restored."""
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 4)
+    chosen = []
+    monkeypatch.setattr(numba, "set_num_threads", chosen.append)
+    clock = [0.0]
+    monkeypatch.setattr(bk.time, "perf_counter", lambda: clock[0])
+    choice = bk.ThreadChoice()
+    used = []
+    for _ in range(40):
+        choice.start()
+        used.append(choice.threads)
+        clock[0] += 2 * (3.0 if choice.threads == 4 else 1.0)
+        choice.stop(2)
+    assert used[:5] == [4, 4, 1, 4, 1]
+    assert choice.cost == {1: 1.0, 4: 3.0}
+    assert [k + 1 for k, t in enumerate(used) if k >= 5 and t == 4] == [16, 32]
+    choice.restore()
+    assert chosen[-1] == 4
