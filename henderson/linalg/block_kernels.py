@@ -192,23 +192,29 @@ def compact_columns(flat, r, keep):
 
 
 class ThreadChoice:
-    """Picks, round by round, numba's threads or one thread for the passes of a round, by their
+    """Picks, round by round, numba's threads or one thread for the passes of a PCG round, by their
     measured speed: on a quiet machine the threads share the work; where other processes hold the
     cores, a parallel pass waits for its slowest thread and one thread is faster. The results do not
     depend on the choice (the passes above give the same numbers on any number of threads).
 
-    ``start()`` before a round sets the threads; ``stop(columns)`` after it records the seconds per
-    column. Rounds 2 to 5 try both (round 1 may include compilation), then the faster runs, the other
-    being tried again every RETRY rounds; costs are averaged as cost <- (cost + new) / 2."""
+    ``start()`` before a round sets the threads; ``stop(entries)`` after it records the seconds per
+    entry of the n x r block. Rounds 2 to 5 try both (round 1 may include compilation), then the
+    faster runs, the other being tried again every RETRY rounds; costs are averaged as
+    cost <- (cost + new) / 2. One instance lives through many solves (``thread_choice``), each
+    between ``begin()`` and ``restore()``."""
 
-    RETRY = 16
+    RETRY = 24
 
     def __init__(self):
-        self.most = numba.get_num_threads()
         self.cost = {}
         self.round = 0
-        self.threads = self.most
+        self.most = self.threads = numba.get_num_threads()
         self.t0 = 0.0
+
+    def begin(self) -> ThreadChoice:
+        """At the start of a solve: the caller's number of numba threads is the most used (and restored)."""
+        self.most = self.threads = numba.get_num_threads()
+        return self
 
     def start(self) -> None:
         self.round += 1
@@ -222,12 +228,21 @@ class ThreadChoice:
             numba.set_num_threads(self.threads)
         self.t0 = time.perf_counter()
 
-    def stop(self, columns: int) -> None:
-        cost = (time.perf_counter() - self.t0) / max(columns, 1)
+    def stop(self, entries: int) -> None:
+        cost = (time.perf_counter() - self.t0) / max(entries, 1)
         if self.round > 1:
             old = self.cost.get(self.threads)
             self.cost[self.threads] = cost if old is None else 0.5 * (old + cost)
 
     def restore(self) -> None:
-        """numba's threads as before."""
+        """numba's threads as at ``begin``."""
         numba.set_num_threads(self.most)
+
+
+_CHOICES: dict[bool, ThreadChoice] = {}
+
+
+def thread_choice(columns: int) -> ThreadChoice:
+    """The process's ThreadChoice for solves of one column or for blocks of several (their costs per
+    entry differ)."""
+    return _CHOICES.setdefault(columns > 1, ThreadChoice())

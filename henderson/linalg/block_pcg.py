@@ -141,7 +141,7 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
     radau = np.full(r, 1.0 / lambda_min) if lambda_min else None
     lanczos = []          # (alpha, beta) of the first column while it moves
     k = 0
-    threads = bk.ThreadChoice()
+    threads = bk.thread_choice(r).begin()
     try:
         while k < max_iter and active.any():
             threads.start()
@@ -190,7 +190,7 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
                 q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
                 radau = None if radau is None else radau[active]
                 active = np.ones(cols.size, dtype=bool)
-            threads.stop(width)
+            threads.stop(width * R.shape[0])
     finally:
         threads.restore()
     Xfull[:, cols] = X

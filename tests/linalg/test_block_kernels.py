@@ -145,13 +145,14 @@ def test_pcg_block_does_not_depend_on_the_threads():
 
 def test_thread_choice_runs_the_faster_and_retries_the_other(monkeypatch):
     """A fake clock where a round on all threads takes 3 s per column and on one thread 1 s: after
-    trying both, one thread runs, all threads being retried every RETRY rounds; threads restored."""
+    trying both, one thread runs, all threads being retried every RETRY rounds; threads restored.
+    One choice for solves of one column, one for blocks."""
     monkeypatch.setattr(numba, "get_num_threads", lambda: 4)
     chosen = []
     monkeypatch.setattr(numba, "set_num_threads", chosen.append)
     clock = [0.0]
     monkeypatch.setattr(bk.time, "perf_counter", lambda: clock[0])
-    choice = bk.ThreadChoice()
+    choice = bk.ThreadChoice().begin()
     used = []
     for _ in range(40):
         choice.start()
@@ -160,6 +161,7 @@ def test_thread_choice_runs_the_faster_and_retries_the_other(monkeypatch):
         choice.stop(2)
     assert used[:5] == [4, 4, 1, 4, 1]
     assert choice.cost == {1: 1.0, 4: 3.0}
-    assert [k + 1 for k, t in enumerate(used) if k >= 5 and t == 4] == [16, 32]
+    assert [k + 1 for k, t in enumerate(used) if k >= 5 and t == 4] == [24]
     choice.restore()
     assert chosen[-1] == 4
+    assert bk.thread_choice(5) is bk.thread_choice(31) and bk.thread_choice(1) is not bk.thread_choice(2)
