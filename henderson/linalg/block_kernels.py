@@ -155,8 +155,7 @@ def wtw_times(indptr, indices, data, X, scale, out, c0, c1):
     (through 1-d views of the rows: indexing X[j, c0 + c] directly is several times slower)."""
     m = c1 - c0
     s = np.empty(m)
-    for j in range(out.shape[0]):
-        out[j, c0:c1] = 0.0
+    out[:, c0:c1] = 0.0
     for i in range(indptr.shape[0] - 1):
         s[:] = 0.0
         for k in range(indptr[i], indptr[i + 1]):
