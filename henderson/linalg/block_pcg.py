@@ -13,7 +13,11 @@ lower bound of b' C^-1 b, by exactly ``alpha (2 r'd - alpha d'C d)`` per round; 
 b' C^-1 b is the energy norm of the error e'C e, estimated from the last increments as a geometric
 tail (Hestenes-Stiefel estimate; Strakos & Tichy 2002). The error of q is the square of the
 solution's, so a quadratic form needs far fewer rounds than the solution itself.
-Columns that stop leave the working arrays (compacted once half are done).
+Columns that stop leave the working arrays (compacted in place once half are done).
+
+The passes are numba's parallel kernels of henderson.linalg.block_kernels, whose results do not
+depend on the number of threads; each round runs on numba's threads or on one, whichever the
+rounds so far measured faster (ThreadChoice: one thread wins where other processes hold the cores).
 """
 from __future__ import annotations
 
