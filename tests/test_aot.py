@@ -84,6 +84,17 @@ def test_every_listed_kernel_exists_with_parsable_types():
             [aot.parse(s) for s in specs]
 
 
+def test_no_listed_kernel_is_parallel():
+    """numba.pycc cannot compile prange kernels: the parallel ones (block PCG, the split A^-1 product,
+    the GRM's) stay numba's."""
+    from henderson.linalg import block_kernels
+    from henderson.pedigree import aproduct
+    for kernel in aot.KERNELS:
+        func = _listed(kernel)
+        assert not getattr(func, "dispatcher", func).targetoptions.get("parallel"), kernel
+    assert block_kernels.step.targetoptions["parallel"] and aproduct._ainv_add_columns.targetoptions["parallel"]
+
+
 def test_unlisted_kernel_is_numba_dispatcher():
     from henderson.sorting import sort_segment
     assert "henderson.sorting.sort_segment" not in aot.KERNELS

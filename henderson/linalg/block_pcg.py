@@ -13,84 +13,35 @@ lower bound of b' C^-1 b, by exactly ``alpha (2 r'd - alpha d'C d)`` per round; 
 b' C^-1 b is the energy norm of the error e'C e, estimated from the last increments as a geometric
 tail (Hestenes-Stiefel estimate; Strakos & Tichy 2002). The error of q is the square of the
 solution's, so a quadratic form needs far fewer rounds than the solution itself.
-Columns that stop leave the working arrays (compacted once half are done).
+Columns that stop leave the working arrays (compacted in place once half are done).
+
+The passes are numba's parallel kernels of henderson.linalg.block_kernels, whose results do not
+depend on the number of threads; each round runs on numba's threads or on one, whichever the
+rounds so far measured faster (ThreadChoice: one thread wins where other processes hold the cores).
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal
 
-from ..jitnotice import njit
+from . import block_kernels as bk
 from .pcg import MAX_ITER, RECOMPUTE, TOL
 
 TAIL_ROUNDS = 4          # increments over which the convergence rate of q is estimated
 MAX_RATE = 0.995         # cap of that rate in the tail estimate
 
 
-@njit(cache=True)
-def _wtw_times_block(indptr, indices, data, X, scale, out):
-    """out = scale W'W X for W in CSR and X (size, r): one pass over the records for all columns."""
-    r = X.shape[1]
-    out[:, :] = 0.0
-    s = np.empty(r)
-    for i in range(indptr.shape[0] - 1):
-        s[:] = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            j, w = indices[k], data[k]
-            for c in range(r):
-                s[c] += w * X[j, c]
-        for k in range(indptr[i], indptr[i + 1]):
-            j, w = indices[k], data[k] * scale
-            for c in range(r):
-                out[j, c] += w * s[c]
-
-
-@njit(cache=True)
-def _curvature(D, CD, R):
-    """Per column: d'C d and r'd (one pass)."""
-    n, r = D.shape
-    dcd = np.zeros(r)
-    rd = np.zeros(r)
-    for i in range(n):
-        for c in range(r):
-            dcd[c] += D[i, c] * CD[i, c]
-            rd[c] += R[i, c] * D[i, c]
-    return dcd, rd
-
-
-@njit(cache=True)
-def _step(X, R, D, CD, alpha, dinv):
-    """X += alpha D; R -= alpha C D; per column r'r and r'M^-1 r of the new residual (one pass)."""
-    n, r = X.shape
-    rr = np.zeros(r)
-    rz = np.zeros(r)
-    for i in range(n):
-        w = dinv[i]
-        for c in range(r):
-            X[i, c] += alpha[c] * D[i, c]
-            v = R[i, c] - alpha[c] * CD[i, c]
-            R[i, c] = v
-            rr[c] += v * v
-            rz[c] += w * v * v
-    return rr, rz
-
-
-@njit(cache=True)
-def _direction(D, R, dinv, beta):
-    """D = M^-1 R + beta D."""
-    n, r = D.shape
-    for i in range(n):
-        w = dinv[i]
-        for c in range(r):
-            D[i, c] = w * R[i, c] + beta[c] * D[i, c]
-
-
 def mme_matmat(op, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """C X for the MMEOperator ``op`` with random terms of one effect each (X: size x r), into ``out``
-    if given (C order, the shape of X: no fresh pages to fault in every round)."""
+    if given (C order, the shape of X: no fresh pages to fault in every round). Blocks of several
+    columns are split between numba's threads (henderson.linalg.block_kernels)."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     out = np.empty_like(X) if out is None else out
-    _wtw_times_block(op.W.indptr, op.W.indices, op.W.data, X, op.rinv_scale, out)
+    if X.shape[1] == 1:
+        op.data_times(X[:, 0], out[:, 0])
+    else:
+        bk.wtw_times_columns(op.W.indptr, op.W.indices, op.W.data, X, op.rinv_scale, out,
+                             bk.column_groups(X.shape[1]))
     for t, S in zip(op.terms, op.sinv):
         sl = slice(t.offset, t.offset + t.m)
         if t.kinv is None:
@@ -104,6 +55,19 @@ def mme_matmat(op, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 def _colsum(A, B):
     return np.einsum("ij,ij->j", A, B)
+
+
+def _compact(A: np.ndarray, keep: np.ndarray, in_place: bool, width: int | None = None) -> np.ndarray:
+    """The columns ``keep`` of A (n x r, C order) as a C-order n x len(keep) array: in A's own memory
+    if ``in_place`` (a view of its start; no second array at the peak), else a new array. With
+    ``width`` and no columns to keep: an uninitialised n x width view of A's memory."""
+    if not in_place:
+        return np.ascontiguousarray(A[:, keep])
+    flat = A.reshape(-1)
+    n, w = A.shape[0], keep.size if width is None else width
+    if keep.size:
+        bk.compact_columns(flat, A.shape[1], keep)
+    return flat[:n * w].reshape(n, w)
 
 
 def _tail(hist: np.ndarray) -> np.ndarray:
@@ -168,64 +132,71 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
     tols = np.broadcast_to(np.asarray(tol, dtype=np.float64), (r,))
     qfull, errfull, kfull = np.zeros(r), np.full(r, np.inf), np.zeros(r, dtype=np.int64)
     X, Bw, cols = Xfull, B, np.arange(r)
-    CD = np.empty_like(B)
-    R = B - matmat(X, CD) if X0 is not None else B.copy()
-    q = _colsum(Bw, X) + _colsum(R, X)
-    rr = _colsum(R, R)
-    D = dinv[:, None] * R
-    rz = _colsum(R, D)
+    CD, R, D = np.empty_like(B), np.empty_like(B), np.empty_like(B)
+    if X0 is None:
+        R[:] = B
+        q = np.zeros(r)
+    else:
+        q = bk.residual(B, matmat(X, CD), X, dinv, R)[2]
+    rr, rz = bk.start_direction(R, dinv, D)
     active = rr / bb >= tols
     errfull[~active], qfull[~active] = 0.0, q[~active]
     hist = np.zeros((0, r))
     radau = np.full(r, 1.0 / lambda_min) if lambda_min else None
     lanczos = []          # (alpha, beta) of the first column while it moves
     k = 0
-    while k < max_iter and active.any():
-        k += 1
-        CD = matmat(D, CD)
-        dcd, rd = _curvature(D, CD, R)
-        alpha = np.where(active & (dcd > 0), rz / np.where(dcd > 0, dcd, 1.0), 0.0)
-        inc = alpha * (2.0 * rd - alpha * dcd)
-        q = q + inc
-        hist = np.vstack([hist, inc[None, :]])[-TAIL_ROUNDS:]
-        rr, rz_new = _step(X, R, D, CD, alpha, dinv)
-        first = cols[0] == 0 and active[0] and alpha[0] > 0
-        crit = rr / bb[cols]
-        if k % recompute == 0 or (active & (crit < tols[cols])).any():
-            np.subtract(Bw, matmat(X, CD), out=R)   # the recurrence says converged (or drifts): the true residual
-            rr = _colsum(R, R)
-            rz_new = _colsum(R, dinv[:, None] * R)
-            q = _colsum(Bw, X) + _colsum(R, X)
+    threads = bk.thread_choice(r).begin()
+    try:
+        while k < max_iter and active.any():
+            threads.start()
+            width = R.shape[1]
+            k += 1
+            CD = matmat(D, CD)
+            dcd = bk.curvature(D, CD)
+            alpha = np.where(active & (dcd > 0), rz / np.where(dcd > 0, dcd, 1.0), 0.0)
+            rd, rr, rz_new = bk.step(X, R, D, CD, alpha, dinv)
+            inc = alpha * (2.0 * rd - alpha * dcd)
+            q = q + inc
+            hist = np.vstack([hist, inc[None, :]])[-TAIL_ROUNDS:]
+            first = cols[0] == 0 and active[0] and alpha[0] > 0
             crit = rr / bb[cols]
-        est = np.where(crit < tols[cols], 0.0, np.inf)
-        if radau is not None:
-            step_beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
-            gap = radau - alpha
-            radau = np.where(alpha > 0, gap / np.where(lambda_min * gap + step_beta > 0,
-                                                      lambda_min * gap + step_beta, 1.0), radau)
-        if energy_tol is not None and (lambda_min or hist.shape[0] == TAIL_ROUNDS):
-            qall = qfull.copy()
-            qall[cols] = q
-            bound = np.where(radau > 0, radau, 1.0 / lambda_min) * rz_new if lambda_min else None
-            est = np.minimum(est, bound if lambda_min else _tail(hist))
-            limit = np.broadcast_to(np.asarray(energy_tol(qall), dtype=np.float64), (r,))[cols]
-            newly = active & ((crit < tols[cols]) | (est < limit))
-        else:
-            newly = active & (crit < tols[cols])
-        qfull[cols[newly]], errfull[cols[newly]], kfull[cols[newly]] = q[newly], est[newly], k
-        active &= ~newly
-        beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
-        if first:
-            lanczos.append((alpha[0], beta[0]))
-        _direction(D, R, dinv, beta)
-        rz = rz_new
-        if active.any() and active.sum() <= 0.5 * active.size:   # drop the columns that stopped
-            Xfull[:, cols[~active]] = X[:, ~active]
-            X, R, D, Bw = (np.ascontiguousarray(A[:, active]) for A in (X, R, D, Bw))
-            CD = np.empty_like(X)
-            q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
-            radau = None if radau is None else radau[active]
-            active = np.ones(cols.size, dtype=bool)
+            if k % recompute == 0 or (active & (crit < tols[cols])).any():
+                # the recurrence says converged (or drifts): the true residual
+                rr, rz_new, q = bk.residual(Bw, matmat(X, CD), X, dinv, R)
+                crit = rr / bb[cols]
+            est = np.where(crit < tols[cols], 0.0, np.inf)
+            if radau is not None:
+                step_beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+                gap = radau - alpha
+                radau = np.where(alpha > 0, gap / np.where(lambda_min * gap + step_beta > 0,
+                                                          lambda_min * gap + step_beta, 1.0), radau)
+            if energy_tol is not None and (lambda_min or hist.shape[0] == TAIL_ROUNDS):
+                qall = qfull.copy()
+                qall[cols] = q
+                bound = np.where(radau > 0, radau, 1.0 / lambda_min) * rz_new if lambda_min else None
+                est = np.minimum(est, bound if lambda_min else _tail(hist))
+                limit = np.broadcast_to(np.asarray(energy_tol(qall), dtype=np.float64), (r,))[cols]
+                newly = active & ((crit < tols[cols]) | (est < limit))
+            else:
+                newly = active & (crit < tols[cols])
+            qfull[cols[newly]], errfull[cols[newly]], kfull[cols[newly]] = q[newly], est[newly], k
+            active &= ~newly
+            beta = np.where(active & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+            if first:
+                lanczos.append((alpha[0], beta[0]))
+            bk.direction(D, R, dinv, beta)
+            rz = rz_new
+            if active.any() and active.sum() <= 0.5 * active.size:   # drop the columns that stopped
+                Xfull[:, cols[~active]] = X[:, ~active]
+                keep = np.flatnonzero(active)
+                X, Bw = (_compact(A, keep, A is not Xfull and A is not B) for A in (X, Bw))
+                R, D, CD = _compact(R, keep, True), _compact(D, keep, True), _compact(CD, keep[:0], True, keep.size)
+                q, rz, hist, cols = q[active], rz[active], hist[:, active], cols[active]
+                radau = None if radau is None else radau[active]
+                active = np.ones(cols.size, dtype=bool)
+            threads.stop(width * R.shape[0])
+    finally:
+        threads.restore()
     Xfull[:, cols] = X
     qfull[cols[active]], kfull[cols[active]] = q[active], k
     return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull, kfull, _ritz_min(lanczos))

@@ -10,8 +10,10 @@ The same terms give a factor L = (I - P)' D^-1/2 of A^-1 = L L' (Monte Carlo REM
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from ..jitnotice import njit
+from ..linalg.block_kernels import column_groups
 
 
 @njit(cache=True)
@@ -37,6 +39,42 @@ def _ainv_add(sire, dam, b, X, scale, out):
         else:
             for c in range(k):
                 out[i, c] += w * X[i, c]
+
+
+@njit(cache=True)
+def _ainv_add_range(sire, dam, b, X, scale, out, c0, c1):
+    """_ainv_add for the columns c0:c1 (through 1-d views of the rows, which numba vectorises)."""
+    n = X.shape[0]
+    m = c1 - c0
+    for i in range(n):
+        s, d = sire[i], dam[i]
+        w = scale * b[i]
+        xi, oi = X[i, c0:c1], out[i, c0:c1]
+        if s >= 0 and d >= 0:
+            xs, xd, os_, od = X[s, c0:c1], X[d, c0:c1], out[s, c0:c1], out[d, c0:c1]
+            for c in range(m):
+                z = w * (xi[c] - 0.5 * (xs[c] + xd[c]))
+                oi[c] += z
+                os_[c] -= 0.5 * z
+                od[c] -= 0.5 * z
+        elif s >= 0 or d >= 0:
+            p = s if s >= 0 else d
+            xp, op = X[p, c0:c1], out[p, c0:c1]
+            for c in range(m):
+                z = w * (xi[c] - 0.5 * xp[c])
+                oi[c] += z
+                op[c] -= 0.5 * z
+        else:
+            for c in range(m):
+                oi[c] += w * xi[c]
+
+
+@njit(cache=True, parallel=True)
+def _ainv_add_columns(sire, dam, b, X, scale, out, groups):
+    """_ainv_add with the k columns split by ``groups`` (bounds) between the threads: each group one
+    pass over the animals, the serial arithmetic for its columns (no two threads write one entry)."""
+    for g in prange(groups.shape[0] - 1):
+        _ainv_add_range(sire, dam, b, X, scale, out, groups[g], groups[g + 1])
 
 
 @njit(cache=True)
@@ -98,8 +136,12 @@ class AinverseOperator:
         return out.reshape(X.shape)
 
     def apply_add(self, X: np.ndarray, scale: float, out: np.ndarray) -> None:
-        """out += scale A^-1 X for C-contiguous X and out of shape (n, k)."""
-        _ainv_add(self.sire, self.dam, self.b, X, float(scale), out)
+        """out += scale A^-1 X for C-contiguous X and out of shape (n, k): the columns split between
+        numba's threads when k > 1."""
+        if X.shape[1] > 1:
+            _ainv_add_columns(self.sire, self.dam, self.b, X, float(scale), out, column_groups(X.shape[1]))
+        else:
+            _ainv_add(self.sire, self.dam, self.b, X, float(scale), out)
 
     def factor_times(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """L Z for the factor L = (I - P)' D^-1/2 of A^-1 = L L' (Z of shape (n, k), any numeric dtype),
