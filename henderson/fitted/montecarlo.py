@@ -142,7 +142,7 @@ def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error, lambda_min
     matmat, exact = (lambda V, out: mme_matmat(op, V, out)), np.zeros(1 + r)
     if deflation is not None:
         matmat, exact = deflation.matmat, deflation.exact_part(B)
-        B = deflation.project(B)
+        deflation.project(B, in_place=True)
 
     def limit(q):
         out = np.full(q.size, probe_error * (q[1:] + exact[1:]).std(ddof=1) / np.sqrt(r))

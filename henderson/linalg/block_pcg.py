@@ -187,7 +187,8 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
             bk.direction(D, R, dinv, beta)
             rz = rz_new
             if active.any() and active.sum() <= 0.5 * active.size:   # drop the columns that stopped
-                Xfull[:, cols[~active]] = X[:, ~active]
+                if X is not Xfull:
+                    Xfull[:, cols[~active]] = X[:, ~active]
                 keep = np.flatnonzero(active)
                 X, Bw = (_compact(A, keep, A is not Xfull and A is not B) for A in (X, Bw))
                 R, D, CD = _compact(R, keep, True), _compact(D, keep, True), _compact(CD, keep[:0], True, keep.size)
@@ -197,7 +198,8 @@ def pcg_block(matmat, B: np.ndarray, dinv: np.ndarray, X0: np.ndarray | None = N
             threads.stop(width * R.shape[0])
     finally:
         threads.restore()
-    Xfull[:, cols] = X
+    if X is not Xfull:                # else the columns are in place: no strided copy of all of them
+        Xfull[:, cols] = X
     qfull[cols[active]], kfull[cols[active]] = q[active], k
     return BlockResult(Xfull, k, np.isfinite(errfull), qfull, errfull, kfull, _ritz_min(lanczos))
 

@@ -136,9 +136,10 @@ class Deflation:
         _sub_thin_times(self.CV, self.Einv @ _group_sums(self.label, self.k, out), out)
         return out
 
-    def project(self, B: np.ndarray) -> np.ndarray:
-        """P B = B - CV E^-1 V' B (a new array, size x r)."""
-        out = _c2(B).copy()
+    def project(self, B: np.ndarray, in_place: bool = False) -> np.ndarray:
+        """P B = B - CV E^-1 V' B (size x r): into B itself if ``in_place`` (B C-order float64, 2-d), else
+        a new array."""
+        out = B if in_place else _c2(B).copy()
         _sub_thin_times(self.CV, self.Einv @ self._vt(out), out)
         return out
 
