@@ -50,6 +50,21 @@ def test_mc_reml_reaches_exact_ai_reml(animal_model):
     np.testing.assert_allclose(mc.sampling_se.to_numpy(), np.sqrt(np.diag(exact.vcov_theta)), rtol=0.1)
 
 
+def test_mc_reml_estimator_is_unbiased_over_probe_sets(animal_model):
+    """Over 16 fits with independent probe sets (seeds), the mean MC-REML estimate of each variance is
+    within 2 standard errors (of that mean) of the exact REML estimate, and the reported Monte Carlo
+    SE of one fit matches the spread of the fits."""
+    m = animal_model
+    exact = m.fit().theta
+    fits = [m.fit(algorithm="mc-ai", n_probes=10, seed=100 + rep) for rep in range(16)]
+    est = np.array([f.variances.to_numpy() for f in fits])
+    assert all(f.converged for f in fits)
+    se_mean = est.std(axis=0, ddof=1) / np.sqrt(len(fits))
+    assert np.all(np.abs(est.mean(axis=0) - exact) < 2 * se_mean)
+    reported = np.mean([f.mc_se.to_numpy() for f in fits], axis=0)
+    assert np.all((0.5 < reported / est.std(axis=0, ddof=1)) & (reported / est.std(axis=0, ddof=1) < 2.0))
+
+
 def test_mc_reml_refuses_unsupported_models(animal_model):
     data, ped, _ = hd.simulate(300, n_generations=3, h2=0.3, seed=1)
     data["pe"] = data["id"]
