@@ -17,6 +17,7 @@ import copy
 import numpy as np
 import scipy.sparse as sp
 
+from ..linalg.block_pcg import Workspace
 from ..linalg.deflation import mme_subspace
 from ..linalg.mme_operator import TermBlock
 from ..pedigree.aproduct import AinverseOperator
@@ -44,7 +45,8 @@ class MCProblem:
     terms; the model's order otherwise) and records sorted by level: ``yc`` (centred y, records in
     that order), ``levels`` (model level of each position), ``operator(params)`` (the
     MMEOperator at the variance parameters, built once and rescaled), ``subspace`` (the deflation
-    subspace of these equations, henderson.linalg.deflation.mme_subspace)."""
+    subspace of these equations, henderson.linalg.deflation.mme_subspace) and ``workspace`` (the
+    memory of the solves' working arrays, kept through the iterations)."""
 
     def __init__(self, model, yc: np.ndarray, params):
         base = mme_operator(model, params)
@@ -70,6 +72,7 @@ class MCProblem:
         self.yc = np.asarray(yc, dtype=np.float64)[rows]
         self._op = type(base)(W[rows], [TermBlock(offset=p, q=1, m=m, kinv=kinv)], base.rinv_scale, base.sinv)
         self.subspace = mme_subspace(p, W[:, :p], self._op.terms)
+        self.workspace = Workspace()
 
     def operator(self, params):
         """The MMEOperator at ``params`` (rinv_scale, sinv): the stored products, new scales."""

@@ -126,17 +126,19 @@ def probe_rhs(op, probes: np.ndarray, out: np.ndarray | None = None):
     return B, False
 
 
-def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error, lambda_min=None, deflation=None):
+def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error, lambda_min=None, deflation=None,
+                       workspace=None):
     """The MME C x = rhs and the probes' solves side by side, from ``warm`` (size x (1 + r), C order),
     which ends holding the solutions (of the deflated system, with a ``deflation`` of op's products:
     henderson.linalg.deflation). Returns (x, TraceEstimate, rounds, rounds until the last probe
     stopped, smallest Ritz value of the MME solve): x to ``tol``; symmetric probes until the
     estimated error of their quadratic forms is below ``probe_error`` Monte Carlo SEs of the trace
     (the error bounded with ``lambda_min``, see henderson.linalg.block_pcg.pcg_block), others to
-    ``tol``."""
+    ``tol``. ``workspace`` (henderson.linalg.block_pcg.Workspace) holds the right-hand sides and
+    PCG's working arrays from one call to the next."""
     t = op.terms[0]
     r = probes.shape[1]
-    B = np.empty((op.size, 1 + r))
+    B = np.empty((op.size, 1 + r)) if workspace is None else workspace.arrays(op.size, 1 + r, 1, 3)[0]
     B[:, 0] = rhs
     _, symmetric = probe_rhs(op, probes, out=B[:, 1:])
     matmat, exact = (lambda V, out: mme_matmat(op, V, out)), np.zeros(1 + r)
@@ -150,7 +152,7 @@ def _solve_with_probes(op, dinv, rhs, probes, warm, tol, probe_error, lambda_min
         return out
 
     res = pcg_block(matmat, B, dinv, X0=warm, tol=tol, energy_tol=limit if symmetric else None,
-                    overwrite=True, lambda_min=lambda_min)
+                    overwrite=True, lambda_min=lambda_min, workspace=workspace)
     if not res.converged.all():
         raise ConvergenceError(f"Monte Carlo AI-REML: PCG did not converge in {res.rounds} rounds")
     if res.X is not warm:
@@ -208,7 +210,7 @@ class _Iterate:
         sl = slice(t.offset, t.offset + t.m)
         defl = Deflation(lambda V, out: mme_matmat(op, V, out), problem.subspace)
         self.sol, self.trace, rounds, self.probe_rounds, self.ritz_min = _solve_with_probes(
-            op, dinv, op.rhs(yc), probes, warm, tol, probe_error, lambda_min, defl)
+            op, dinv, op.rhs(yc), probes, warm, tol, probe_error, lambda_min, defl, problem.workspace)
         a = self.sol[sl]
         e = yc - op.W @ self.sol
         ka = a if t.kinv is None else t.kinv.apply(a)
@@ -218,16 +220,16 @@ class _Iterate:
         self.score = np.array([-0.5 * (t.m / sa - (T + S) / sa**2),
                                -0.5 * ((n - p - t.m + T / sa) / se - float(e @ e) / se**2)])
         self.dscore_dT = np.array([0.5 / sa**2, -0.5 / (sa * se)])
-        self.ai, r = self._average_information(op, dinv, defl, sl, a, ka, e, sa, se, warm_ai)
+        self.ai, r = self._average_information(op, dinv, defl, sl, a, ka, e, sa, se, warm_ai, problem.workspace)
         self.rounds = rounds + r
 
     @staticmethod
-    def _average_information(op, dinv, defl, sl, a, ka, e, sa, se, warm_ai):
+    def _average_information(op, dinv, defl, sl, a, ka, e, sa, se, warm_ai, workspace):
         """AI = 1/2 F'PF, F = [Z a / sa, e / se]: C^-1 W'F / se from one solve u = C^-1 [0; K^-1 a] (deflated
         by ``defl``), as W'e / se = G^-1 x = [0; K^-1 a] / sa and W'Z a / se = (C - G^-1) [0; a]."""
         g = np.zeros((op.size, 1))
         g[sl, 0] = ka
-        res = pcg_block(defl.matmat, defl.project(g), dinv, X0=warm_ai[:, None], tol=AI_TOL)
+        res = pcg_block(defl.matmat, defl.project(g), dinv, X0=warm_ai[:, None], tol=AI_TOL, workspace=workspace)
         warm_ai[:] = res.X[:, 0]
         u = defl.solution(res.X, g)[:, 0]
         X = np.zeros((op.size, 2))

@@ -121,3 +121,27 @@ def test_solver_choice_is_checked():
     data = pd.DataFrame({"g": list("aabbcc"), "y": [1.0, 2, 3, 4, 5, 7]})
     with pytest.raises(ValueError, match="solver"):
         hd.Model("y ~ (1|g)", data).solve({"g": 1.0, "Residual": 1.0}, solver="cg")
+
+
+def test_block_pcg_workspace_reused_across_solves_gives_the_same_solutions():
+    """pcg_block with one Workspace through solves of 7, then 3, then 9 columns (columns stopping at
+    different rounds) returns what it returns with fresh arrays, bit for bit."""
+    from henderson.linalg.block_pcg import Workspace, pcg_block
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(60, 60))
+    C = A @ A.T + 60 * np.eye(60)
+    dinv = 1.0 / np.diag(C)
+
+    def matmat(V, out):
+        np.matmul(C, V, out=out)
+        return out
+
+    ws = Workspace()
+    for r in (7, 3, 9):
+        B = rng.normal(size=(60, r))
+        tols = np.logspace(-4, -14, r)
+        plain = pcg_block(matmat, B, dinv, tol=tols)
+        again = pcg_block(matmat, B, dinv, tol=tols, workspace=ws)
+        np.testing.assert_array_equal(again.X, plain.X)
+        np.testing.assert_array_equal(again.q, plain.q)
+        np.testing.assert_allclose(again.X, np.linalg.solve(C, B), rtol=1e-1, atol=1e-2 * np.abs(B).max())
