@@ -21,7 +21,7 @@ products with the size x k matrix CV.
 
 The subspace (:func:`mme_subspace`) has one vector per group of fixed-effect columns (the constant
 column; each run of consecutive 0/1 columns with disjoint rows, a factor's indicators) and one per
-random term (all its levels). Deflation changes no solution, only how fast PCG gets there.
+effect of each random term (all its levels). Deflation changes no solution, only how fast PCG gets there.
 """
 from __future__ import annotations
 
@@ -59,16 +59,23 @@ def fixed_groups(X, max_groups: int = MAX_GROUPS) -> list[np.ndarray]:
 
 def mme_subspace(p: int, X, terms) -> np.ndarray:
     """The deflation subspace of the MME (module docstring) as a group per equation (-1: none): the
-    fixed-effect groups of X (its first p equations) 0, 1, ..., then one group per random term
-    (``terms``: objects with ``offset``, ``q``, ``m``) holding all its equations. Column c of V is the
-    indicator of group c."""
+    fixed-effect groups of X (its first p equations) 0, 1, ..., then one group per effect of each random
+    term (``terms``: objects with ``offset``, ``q``, ``m``; effect a holds equations offset + a m ..
+    offset + (a + 1) m, all levels). Column c of V is the indicator of group c.
+
+    A group per effect rather than per term: on random-regression animal models (1 + x|id), 5,000 and
+    20,000 animals, PCG to 1e-12 took 73-81 rounds so, 81-92 with one group per term, 90-101 with the
+    term left out and 116-140 undeflated."""
     size = p + sum(t.q * t.m for t in terms)
     groups = fixed_groups(X) if p else []
     label = np.full(size, -1, dtype=np.int64)
     for c, g in enumerate(groups):
         label[g] = c
-    for c, t in enumerate(terms, start=len(groups)):
-        label[t.offset:t.offset + t.q * t.m] = c
+    c = len(groups)
+    for t in terms:
+        for a in range(t.q):
+            label[t.offset + a * t.m:t.offset + (a + 1) * t.m] = c
+            c += 1
     return label
 
 
@@ -105,8 +112,8 @@ class Deflation:
     """The deflated system of ``matmat`` (V, out -> C V into out) with the subspace of indicators of
     ``label`` (:func:`mme_subspace`).
 
-    ``matmat(X, out)`` is (PC) X; ``project(B)`` is P B; ``solution(Xt, B)`` is x = Q B + P' Xt from
-    the deflated solutions; ``exact_part(B)`` is diag(B'QB), the exact part of the quadratic forms.
+    ``matmat(X, out)`` is (PC) X; ``project(B)`` is P B (B a vector or size x r); ``solution(Xt, B)``
+    is x = Q B + P' Xt from the deflated solutions; ``exact_part(B)`` is diag(B'QB), the exact part of the quadratic forms.
     As C is symmetric, (CV)'X = V'(CX): a product needs group sums of CX and one pass with CV."""
 
     def __init__(self, matmat, label: np.ndarray):
@@ -137,18 +144,18 @@ class Deflation:
         return out
 
     def project(self, B: np.ndarray, in_place: bool = False) -> np.ndarray:
-        """P B = B - CV E^-1 V' B (size x r): into B itself if ``in_place`` (B C-order float64, 2-d), else
-        a new array."""
+        """P B = B - CV E^-1 V' B (the shape of B: size x r, or a vector): into B itself if ``in_place``
+        (B C-order float64, 2-d), else a new array."""
         out = B if in_place else _c2(B).copy()
         _sub_thin_times(self.CV, self.Einv @ self._vt(out), out)
-        return out
+        return out.reshape(np.shape(B))
 
     def solution(self, Xt: np.ndarray, B: np.ndarray) -> np.ndarray:
         """C^-1 B = Q B + P' Xt, P' Xt = Xt - V E^-1 (CV)' Xt, from the deflated solutions ``Xt`` (a new
-        array, size x r)."""
-        Xt = _c2(Xt)
+        array of the shape of Xt: size x r, or a vector)."""
+        shape, Xt = np.shape(Xt), _c2(Xt)
         G = self.Einv @ (self._vt(B) - self.CV.T @ Xt)
-        return Xt + self._v(G)
+        return (Xt + self._v(G)).reshape(shape)
 
     def exact_part(self, B: np.ndarray) -> np.ndarray:
         """b'Q b for each column b of B."""
