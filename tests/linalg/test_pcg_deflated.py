@@ -103,3 +103,19 @@ def test_the_subspace_has_a_group_per_fixed_factor_and_per_random_effect():
     rr, g = op.terms
     assert (label[rr.offset:rr.offset + rr.m] == 2).all() and (label[rr.offset + rr.m:g.offset] == 3).all()
     assert (label[g.offset:] == 4).all()
+
+
+def test_one_column_kernels_equal_the_several_column_ones():
+    """project, matmat and solution of a vector (and of one column) equal those of several columns."""
+    from henderson.linalg.deflation import Deflation
+    from henderson.linalg.pcg import _columns
+    rng = np.random.default_rng(2)
+    m, v = list(more_models(rng))[1]                # random slopes: several runs of labels
+    op, b, _, sub = _system(m, v)
+    defl = Deflation(lambda V, out: _columns(op.matvec, V, out), sub)
+    X = rng.normal(size=(op.size, 2))
+    for f in (defl.project, lambda B: defl.solution(B, B)):
+        np.testing.assert_allclose(f(X[:, 0]), f(X)[:, 0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(f(X[:, :1])[:, 0], f(X)[:, 0], rtol=1e-12, atol=1e-12)
+    one = defl.matmat(np.ascontiguousarray(X[:, :1]), np.empty((op.size, 1)))
+    np.testing.assert_allclose(one[:, 0], defl.matmat(X, np.empty_like(X))[:, 0], rtol=1e-10, atol=1e-10)
