@@ -6,10 +6,10 @@ Population as bench_animal (henderson.simulate: herds, 10 generations, AI sires,
 ``--lactations 3`` cows have up to three records (about 9 records per 10 animals) and the model is a
 repeatability model y ~ hy + (1|id) + (1|pe) with pe the cow. Variances: the simulated ones. Phases:
 simulation (not in the total), pedigree, design (Model without the MME pattern), PCG (rounds, time per
-round, criterion ||r||^2/||b||^2 < --tol as BLUPF90; deflated PCG for one trait); peak memory of the
-process. ``--compare`` also solves by factorization and reports max |EBV_pcg - EBV_direct| / sd(EBV) (at
-the default tol and at --tol-compare) and, for one trait, solves by plain PCG (no deflation) to --tol:
-its rounds, seconds (wall and CPU) and EBV difference. The load average (1, 5, 15 min) at the start and
+round, criterion ||r||^2/||b||^2 < --tol as BLUPF90; deflated PCG); peak memory of the process.
+``--compare`` also solves by factorization and reports max |EBV_pcg - EBV_direct| / sd(EBV) (at the
+default tol and at --tol-compare), and solves by plain PCG (no deflation) to --tol: its rounds, seconds
+(wall and CPU) and EBV difference. The load average (1, 5, 15 min) at the start and
 at the end goes to the JSON.
 
 ``--traits 2``: a bivariate animal model {"y": "y ~ hy + (1|id)", "y2": "y2 ~ hy + (1|id)"} (henderson
@@ -75,11 +75,10 @@ def bivariate_model(data, pedigree, truth, ped, missing, seed):
     return data, {"y": "y ~ hy + (1|id)", "y2": "y2 ~ hy + (1|id)"}, {"id": G, "Residual": R}
 
 
-def _timed_pcg(title, formula, data, pedigree, variances, ebv_columns, tol, every, compare, tol_compare,
-               plain=False):
-    """Phases pedigree, design and PCG solve (and, with ``compare``, the direct solve, a PCG solve at
-    ``tol_compare`` and, with ``plain``, the PCG solve without deflation); the largest |EBV_pcg -
-    EBV_direct| / sd(EBV) over ``ebv_columns``. (phases, solution, total seconds, extra JSON fields)."""
+def _timed_pcg(title, formula, data, pedigree, variances, ebv_columns, tol, every, compare, tol_compare):
+    """Phases pedigree, design and PCG solve (and, with ``compare``, the PCG solve without deflation, the
+    direct solve and a PCG solve at ``tol_compare``); the largest |EBV_pcg - EBV_direct| / sd(EBV) over
+    ``ebv_columns``. (phases, solution, total seconds, extra JSON fields)."""
     load = os.getloadavg()
     ph = Phases(title)
     with ph.phase("pedigree: read, check, sort"):
@@ -93,25 +92,23 @@ def _timed_pcg(title, formula, data, pedigree, variances, ebv_columns, tol, ever
           f"final ||r||^2/||b||^2 = {s.iterations['criterion'].iloc[-1]:.2e}")
     print(f"total: {total:.1f} s")
     extra = {"load_start": load}
-    if compare and plain:
+    if compare:
         with ph.phase("PCG solve, not deflated"):
             p = solve_pcg(m, m.theta(variances), tol=tol, progress_every=every, deflate=False)
         print(f"not deflated: {p.n_iter} rounds ({p.seconds / max(p.n_iter, 1):.3f} s per round), "
               f"converged: {p.converged}")
         extra.update(rounds_plain=p.n_iter, seconds_plain=p.seconds)
-    if compare:
         with ph.phase("direct solve (for comparison)"):
             d = m.solve(variances)
         ebv = d.random_effects["id"][ebv_columns].to_numpy()
         tight = m.solve(variances, solver="pcg", tol=tol_compare)
         err = [float((np.abs(x.random_effects["id"][ebv_columns].to_numpy() - ebv).max(axis=0)
-                      / ebv.std(axis=0)).max()) for x in (s, tight) + ((p,) if plain else ())]
+                      / ebv.std(axis=0)).max()) for x in (s, tight, p)]
         print(f"max |EBV_pcg - EBV_direct| / sd(EBV) over {ebv_columns}: {err[0]:.2e} at tol {tol:g} "
               f"({s.n_iter} rounds); {err[1]:.2e} at tol {tol_compare:g} ({tight.n_iter} rounds)"
-              + (f"; not deflated {err[2]:.2e} at tol {tol:g}" if plain else ""))
-        extra.update(max_diff_sd=err[0], max_diff_sd_tight=err[1], rounds_tight=tight.n_iter)
-        if plain:
-            extra.update(max_diff_sd_plain=err[2])
+              f"; not deflated {err[2]:.2e} at tol {tol:g}")
+        extra.update(max_diff_sd=err[0], max_diff_sd_tight=err[1], rounds_tight=tight.n_iter,
+                     max_diff_sd_plain=err[2])
     extra["load_end"] = os.getloadavg()
     return ph, s, total, extra
 
@@ -136,7 +133,7 @@ def run(n, lactations=1, seed=1, tol=1e-12, every=25, compare=False, tol_compare
     data, pedigree, formula, variances = model_of(n, lactations, seed)
     print(f"simulation: {time.perf_counter() - t:.1f} s (not counted)")
     ph, s, total, extra = _timed_pcg(f"PCG BLUP, {n:,} animals ({len(data):,} records), {formula}", formula, data,
-                                     pedigree, variances, ["ebv"], tol, every, compare, tol_compare, plain=True)
+                                     pedigree, variances, ["ebv"], tol, every, compare, tol_compare)
     ph.dump(json_path, n_animals=n, n_records=len(data), rounds=s.n_iter, converged=s.converged, total=total,
             **extra)
 

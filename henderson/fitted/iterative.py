@@ -4,9 +4,10 @@ The operator is built from the design (W = [X Z]) and, per random term, K^-1 as 
 pedigree's A^-1 by Henderson's rules over the pedigree, a user's K^-1 as given; for a multi-trait
 model, R^-1 row by row with R0[o, o]^-1 per pattern of recorded traits (TraitMMEOperator). The response is
 centred (per trait for several traits) and the fixed effects shifted back (_centring), so the
-solution is that of the equations of y, as the direct solver's. For one trait PCG is deflated
-(henderson.linalg.deflation): the intercept, each factor's indicators and each random effect's sum
-are solved exactly, which removes the few smallest eigenvalues of the preconditioned MME.
+solution is that of the equations of y, as the direct solver's. PCG is deflated
+(henderson.linalg.deflation): the intercept, each factor's indicators and the sum of each random
+effect (of each trait) are solved exactly, which removes the few smallest eigenvalues of the
+preconditioned MME: at 1M animals 144 -> 89 rounds for y ~ hy + (1|id), 275 -> 182 for two traits.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def _centring(model) -> tuple[np.ndarray, np.ndarray]:
 def solve_pcg(model, theta, tol: float = TOL, max_iter: int = MAX_ITER, progress_every: int = 0,
               x0: np.ndarray | None = None, deflate: bool = True) -> PCGSolution:
     """Solve the MME of ``model`` at theta by PCG (criterion ||r||^2/||b||^2 < tol, as BLUPF90), deflated
-    for one trait unless ``deflate`` is False (plain PCG, for comparison)."""
+    unless ``deflate`` is False (plain PCG, for comparison)."""
     design = model.design
     params = model.vm.at(theta)
     if getattr(params, "residual", None) is not None and getattr(model, "trait_design", None) is None:
@@ -98,8 +99,7 @@ def solve_pcg(model, theta, tol: float = TOL, max_iter: int = MAX_ITER, progress
                           "(weights, correlation or variance): use solver='direct'")
     op = mme_operator(model, params)
     centre, shift = _centring(model)
-    one_trait = getattr(model, "trait_design", None) is None
-    subspace = mme_subspace(design.p, design.X, op.terms) if deflate and one_trait else None
+    subspace = mme_subspace(design.p, design.X, op.terms) if deflate else None
     res: PCGResult = pcg(op.matvec, op.rhs(design.y - centre), op.preconditioner(), x0=x0, tol=tol,
                          max_iter=max_iter, progress_every=progress_every, subspace=subspace)
     sol = res.x.copy()

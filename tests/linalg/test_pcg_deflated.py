@@ -119,3 +119,21 @@ def test_one_column_kernels_equal_the_several_column_ones():
         np.testing.assert_allclose(f(X[:, :1])[:, 0], f(X)[:, 0], rtol=1e-12, atol=1e-12)
     one = defl.matmat(np.ascontiguousarray(X[:, :1]), np.empty((op.size, 1)))
     np.testing.assert_allclose(one[:, 0], defl.matmat(X, np.empty_like(X))[:, 0], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("t", [2, 3])
+def test_multitrait_deflated_pcg_has_the_true_residual_and_no_more_rounds(t):
+    """Two and three traits (missing patterns, a term on some traits only): the deflated solve equals the
+    plain one, its last criterion is the true relative residual, and it takes no more rounds."""
+    from tests.multitrait.test_pcg import _case
+    m, v = _case(t, seed=5)
+    deflated = solve_pcg(m, m.theta(v), tol=1e-20)
+    plain = solve_pcg(m, m.theta(v), tol=1e-20, deflate=False)
+    assert deflated.converged and deflated.n_iter <= plain.n_iter
+    np.testing.assert_allclose(deflated.solution, plain.solution, atol=1e-7 * np.abs(plain.solution).max())
+    op = mme_operator(m, m.vm.at(m.theta(v)))
+    centre, shift = _centring(m)
+    b = op.rhs(m.design.y - centre)
+    x = deflated.solution.copy()
+    x[:m.design.p] -= shift
+    assert _true(op, b, x) == pytest.approx(deflated.iterations["criterion"].iloc[-1], rel=1e-3)
