@@ -36,24 +36,32 @@ MAX_GROUPS = 16      # fixed-effect groups deflated at most (the subspace stays 
 def fixed_groups(X, max_groups: int = MAX_GROUPS) -> list[np.ndarray]:
     """Runs of consecutive columns of X whose stored entries are all 1 and whose rows are disjoint (a
     factor's indicators, in the order the design writes them; the constant column alone), at most
-    ``max_groups`` (the first ones). Other columns (covariates) are in no group."""
-    X = sp.csc_matrix(X)
-    groups, rows, current, taken = [], np.zeros(X.shape[0], dtype=bool), [], []
-    for j in range(X.shape[1]):
-        vals = X.data[X.indptr[j]:X.indptr[j + 1]]
-        idx = X.indices[X.indptr[j]:X.indptr[j + 1]][vals != 0]
-        indicator = idx.size > 0 and bool(np.all(vals[vals != 0] == 1.0))
-        if indicator and current and not rows[idx].any():
-            current.append(j)
+    ``max_groups`` (the first ones). Other columns (covariates) are in no group.
+
+    A column joins the run of the column before it when its rows last occurred (in an earlier column)
+    before the run began: one sort of the entries by row, no pass per column over the records."""
+    X = sp.csc_matrix(X, dtype=np.float64, copy=True)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    counts = np.diff(X.indptr)
+    cols = np.repeat(np.arange(X.shape[1]), counts)
+    indicator = (counts > 0) & (np.bincount(cols, weights=X.data == 1.0, minlength=X.shape[1]) == counts)
+    order = np.lexsort((cols, X.indices))                     # entries by row, then column
+    row, col = X.indices[order], cols[order]
+    prev = np.full(col.size, -1)
+    same = row[1:] == row[:-1]
+    prev[1:][same] = col[:-1][same]                           # the row's previous column
+    last_seen = np.full(X.shape[1], -1)
+    np.maximum.at(last_seen, col, prev)
+    groups, start = [], -1
+    for j, (ind, seen) in enumerate(zip(indicator.tolist(), last_seen.tolist())):
+        if not ind:
+            start = -1
+        elif start >= 0 and seen < start:
+            groups[-1].append(j)
         else:
-            for t in taken:
-                rows[t] = False
-            taken, current = [], ([j] if indicator else [])
-            if indicator:
-                groups.append(current)
-        if indicator:
-            rows[idx] = True
-            taken.append(idx)
+            start = j
+            groups.append([j])
     return [np.asarray(g, dtype=np.int64) for g in groups[:max_groups]]
 
 

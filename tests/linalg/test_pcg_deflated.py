@@ -137,3 +137,21 @@ def test_multitrait_deflated_pcg_has_the_true_residual_and_no_more_rounds(t):
     x = deflated.solution.copy()
     x[:m.design.p] -= shift
     assert _true(op, b, x) == pytest.approx(deflated.iterations["criterion"].iloc[-1], rel=1e-3)
+
+
+def test_fixed_groups_split_runs_where_rows_meet_again():
+    """Two factors' full indicator sets one after the other are two runs (the second meets the first's
+    rows), a stored zero is no entry, and a column with a value other than 1 ends a run."""
+    import scipy.sparse as sp
+    from henderson.linalg.deflation import fixed_groups
+    a = np.array([0, 1, 2, 0, 1, 2])
+    b = np.array([0, 0, 1, 1, 0, 1])
+    X = np.zeros((6, 7))
+    X[np.arange(6), a] = 1.0
+    X[np.arange(6), 3 + b] = 1.0
+    X[:, 5] = [1.0, 0, 0.5, 0, 0, 0]
+    X[:, 6] = [0, 2.0, 0, 0, 1, 0]
+    A = sp.csc_matrix(X)
+    A.data[A.data == 0.5] = 0.0                       # a stored zero: column 5 has one row
+    assert [list(g) for g in fixed_groups(A)] == [[0, 1, 2], [3, 4], [5]]
+    assert A.nnz == 16                                # the caller's matrix untouched
