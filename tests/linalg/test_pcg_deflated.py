@@ -11,7 +11,8 @@ from tests.linalg.test_pcg import models, random_data, random_pedigree
 
 def more_models(rng):
     """test_pcg's models (covariates, several random terms, random slopes, correlated terms, a user's
-    K), and models without an intercept, with a covariate only, and with only the intercept fixed."""
+    K), and models without an intercept, with a covariate only, with only the intercept fixed, and
+    with no fixed effect."""
     yield from models(rng)
     ped_frame = random_pedigree(rng, 300)
     ped = hd.Pedigree.from_frame(ped_frame, sire_as_dam="allow")
@@ -20,6 +21,7 @@ def more_models(rng):
     yield hd.Model("y ~ 0 + herd + x + (1|id) + (1|g)", data, relationships={"id": ped}), v
     yield hd.Model("y ~ 0 + x + (1|id) + (1|g)", data, relationships={"id": ped}), v
     yield hd.Model("y ~ (1|id) + (1|g)", data, relationships={"id": ped}), v
+    yield hd.Model("y ~ 0 + (1|id) + (1|g)", data, relationships={"id": ped}), v
 
 
 def _system(m, v):
