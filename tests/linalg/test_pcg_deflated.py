@@ -145,6 +145,7 @@ def test_fixed_groups_split_runs_where_rows_meet_again():
     """Two factors' full indicator sets one after the other are two runs (the second meets the first's
     rows), a stored zero is no entry, and a column with a value other than 1 ends a run."""
     import scipy.sparse as sp
+
     from henderson.linalg.deflation import fixed_groups
     a = np.array([0, 1, 2, 0, 1, 2])
     b = np.array([0, 0, 1, 1, 0, 1])
