@@ -3,6 +3,8 @@
     python -m benchmarks.bench_mcreml [--sizes 100000] [--probes 100] [--fits mc exact] [--json out.json]
     python -m benchmarks.bench_mcreml --sizes 100000 250000 500000 1000000 2000000 4000000 --probes 30 \
         --sweep benchmarks/results/mcreml_sweep
+    python -m benchmarks.bench_mcreml --sizes 1000000 --probes 30 --replicates 5 \
+        --json benchmarks/results/mcreml_1M_replicates.json
     python -m benchmarks.bench_mcreml --crossover OUT EXACT_JSONS MC_JSONS
 
 Population as bench_animal (henderson.simulate: herds, 10 generations, AI sires, h2 = 0.3), model
@@ -12,7 +14,8 @@ AI steps (with the PCG rounds, the rounds with the probes and the seconds of eac
 and peak memory of the process. ``--sweep`` runs, size by size, the MC fit and the exact fit each in
 a process of its own (pedigree + design, then the fit: peaks of their own) and tabulates them
 (crossover.json: wall and CPU seconds, peaks, ratios, (MC - exact) / MC SE). --crossover tabulates
-given JSONs (bench_animal's or this script's ``--fits exact`` against ``--fits mc``).
+given JSONs (bench_animal's or this script's ``--fits exact`` against ``--fits mc``). ``--replicates``
+fits one population exactly and with K independent probe sets (the spread of MC estimates).
 """
 from __future__ import annotations
 
@@ -66,6 +69,35 @@ def run(n, probes=100, seed=1, fits=("mc", "exact"), json_path=None):
             print(f"(MC - exact) / MC SE = {np.round(z, 2)}")
             extra.update(z=list(z))
     ph.dump(json_path, n_animals=n, n_records=len(data), probes=probes, fits=list(fits), **extra)
+
+
+def replicates(n, probes=30, seed=1, count=5, json_path=None):
+    """On one simulated population (``seed``), the exact AI-REML fit and ``count`` MC fits with
+    independent probe sets (probe seeds seed + 1, ..., seed + count): each estimate, (MC - exact) / MC SE,
+    and the mean of the MC estimates with its standard error (the fits' spread / sqrt(count))."""
+    data, pedigree, _ = hd.simulate(n, n_generations=10, h2=0.3, seed=seed)
+    m = hd.Model("y ~ hy + (1|id)", data,
+                 relationships={"id": hd.Pedigree.from_frame(pedigree, id="id", sire="sire", dam="dam")})
+    v = float(np.var(m.design.y)) / 2
+    start = {"id": v, "Residual": v}
+    exact = m.fit(start=start).theta
+    rows = []
+    for k in range(1, count + 1):
+        mc = m.fit(algorithm="mc-ai", n_probes=probes, seed=seed + k, start=start)
+        z = (mc.variances.to_numpy() - exact) / mc.mc_se.to_numpy()
+        rows.append(dict(probe_seed=seed + k, mc=list(mc.variances), mc_se=list(mc.mc_se), z=list(z),
+                         seconds=mc.seconds))
+        print(f"probe seed {seed + k}: {np.round(mc.variances.to_numpy(), 5)} MC SE "
+              f"{np.round(mc.mc_se.to_numpy(), 5)}, (MC - exact) / MC SE {np.round(z, 2)}, {mc.seconds:.1f} s",
+              flush=True)
+    est = np.array([r["mc"] for r in rows])
+    mean, se = est.mean(axis=0), est.std(axis=0, ddof=1) / np.sqrt(count)
+    print(f"exact {np.round(exact, 5)}; mean of {count} MC fits {np.round(mean, 5)} +- {np.round(se, 5)}: "
+          f"(mean - exact) / SE {np.round((mean - exact) / se, 2)}")
+    if json_path:
+        with open(json_path, "w") as fh:
+            json.dump(dict(n_animals=n, probes=probes, seed=seed, exact=list(exact), fits=rows, mean=list(mean),
+                           mean_se=list(se), z_mean=list((mean - exact) / se)), fh, indent=1)
 
 
 def sweep(sizes, probes, seed, folder):
@@ -131,6 +163,8 @@ def main(argv=None):
     ap.add_argument("--probes", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fits", nargs="+", choices=["mc", "exact"], default=["mc", "exact"])
+    ap.add_argument("--replicates", type=int, default=0, metavar="K",
+                    help="the exact fit and K MC fits with independent probe sets on one population (--sizes N)")
     ap.add_argument("--sweep", default=None, metavar="FOLDER",
                     help="each size's MC and exact fits in processes of their own, JSONs and the table in FOLDER")
     ap.add_argument("--json", default=None)
@@ -144,6 +178,9 @@ def main(argv=None):
         return
     if a.sweep:
         sweep(a.sizes, a.probes, a.seed, a.sweep)
+        return
+    if a.replicates:
+        replicates(a.sizes[0], a.probes, a.seed, a.replicates, a.json)
         return
     for n in a.sizes:
         run(n, a.probes, a.seed, tuple(a.fits), a.json)
