@@ -15,23 +15,15 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import henderson as hd
+from benchmarks.common import median_seconds
 from henderson.reml.derivatives import derivatives
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "InstEval.csv.gz"
 FORMULA = "y ~ service*dept + (1|s) + (1|d)"
 
-
-def _median_seconds(f, repeat: int) -> float:
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        out.append(time.perf_counter() - t0)
-    return float(np.median(out))
 
 
 def measure(df: pd.DataFrame, ordering: str, repeat: int) -> dict:
@@ -43,15 +35,15 @@ def measure(df: pd.DataFrame, ordering: str, repeat: int) -> dict:
     C = m.pattern.values(r.theta)
     obj.at(r.theta)
     f = obj._factor               # the raw factor: this benchmark times refactor and selinv alone
-    refactor = _median_seconds(lambda: f.refactor(C), repeat)
-    selinv = _median_seconds(lambda: (f.refactor(C), f.selected_inverse()), repeat) - refactor
+    refactor = median_seconds(lambda: f.refactor(C), repeat)
+    selinv = median_seconds(lambda: (f.refactor(C), f.selected_inverse()), repeat) - refactor
 
     def iteration():
         obj._theta = None            # force the numeric factorization, as a new theta would
         derivatives(obj, obj.at(r.theta))
-    it = _median_seconds(iteration, repeat)
+    it = median_seconds(iteration, repeat)
     state = obj.at(r.theta)
-    deriv = _median_seconds(lambda: (f.refactor(C), derivatives(obj, state)), repeat) - refactor
+    deriv = median_seconds(lambda: (f.refactor(C), derivatives(obj, state)), repeat) - refactor
     return dict(ordering=ordering, factor=type(f).__name__ + f" ({f.ordering})", nnz_L=f.nnz_L, fit=fit_s,
                 n_iter=r.n_iter, refactor=refactor, selinv=selinv, deriv=deriv, iteration=it,
                 deviance=r.deviance)

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 
 import henderson as hd
-from benchmarks.common import Phases
+from benchmarks.common import Phases, median_seconds
 from benchmarks.simulate_multitrait import correlated, formulas, simulate_multitrait
 from henderson.reml.derivatives import derivatives
 
@@ -38,14 +37,6 @@ CASES = {
 }
 
 
-def _median_seconds(f, repeat: int) -> float:
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        out.append(time.perf_counter() - t0)
-    return float(np.median(out))
-
 
 def iteration_cost(m, theta, repeat: int) -> dict:
     """Seconds of one numeric factorization of C at ``theta``, of the selected inverse, of the score and
@@ -55,15 +46,15 @@ def iteration_cost(m, theta, repeat: int) -> dict:
     C = m.pattern.values(theta)
     obj.at(theta)
     f = obj._factor                      # the raw factor: times the numeric refactorization alone
-    refactor = _median_seconds(lambda: f.refactor(C), repeat)
-    selinv = _median_seconds(lambda: (f.refactor(C), f.selected_inverse()), repeat) - refactor
+    refactor = median_seconds(lambda: f.refactor(C), repeat)
+    selinv = median_seconds(lambda: (f.refactor(C), f.selected_inverse()), repeat) - refactor
     state = obj.at(theta)
 
     def iteration():
         obj._theta = None                # force the numeric factorization, as a new theta would
         derivatives(obj, obj.at(theta))
-    whole = _median_seconds(iteration, repeat)
-    deriv = _median_seconds(lambda: (f.refactor(C), derivatives(obj, state)), repeat) - refactor
+    whole = median_seconds(iteration, repeat)
+    deriv = median_seconds(lambda: (f.refactor(C), derivatives(obj, state)), repeat) - refactor
     return dict(factor=type(f).__name__, nnz_L=int(f.nnz_L), size_C=int(C.shape[0]), refactor=refactor,
                 selinv=selinv, score_and_ai=deriv, iteration=whole, iteration_in_factorizations=whole / refactor,
                 selinv_in_factorizations=selinv / refactor, score_ai_in_factorizations=deriv / refactor)

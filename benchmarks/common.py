@@ -1,10 +1,21 @@
-"""Shared helpers for benchmark scripts: phase timer and peak memory."""
+"""Shared helpers for benchmark scripts: phase timer, peak memory, median time of repeated calls."""
 from __future__ import annotations
 
 import json
 import resource
+import statistics
 import time
 from contextlib import contextmanager
+
+
+def median_seconds(f, repeat: int) -> float:
+    """Median wall seconds of ``repeat`` calls of f()."""
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        out.append(time.perf_counter() - t0)
+    return statistics.median(out)
 
 
 def peak_rss_mb() -> float:
