@@ -82,26 +82,33 @@ def ped_codes(ped):
     return [np.array([pos.get(v, -1) for v in ped[c]]) for c in ("sire", "dam")]
 
 
-def simulated_two_traits(seed, n=220):
-    """Two traits simulated from the model (G0, R0 below) on a random pedigree, 20% of y2 missing:
-    (setup as case_setup's, with the dense oracle's inputs)."""
-    rng = np.random.default_rng(seed)
-    G0, R0 = np.array([[1.0, 0.5], [0.5, 2.0]]), np.array([[2.0, 0.6], [0.6, 3.0]])
+def _population(rng, n, G0):
+    """A random pedigree of n animals (20 founders), its A, ids a0.., breeding values U (n x 2, Cov G0 (x) A),
+    the recorded animals (10..n-1) and, per recorded animal, a random sex and herd."""
     sire, dam = random_pedigree(rng, n, 20)
     A = tabular_a(sire, dam)
     ids = [f"a{i}" for i in range(n)]
     U = np.linalg.cholesky(A) @ rng.standard_normal((n, 2)) @ np.linalg.cholesky(G0).T
     rows = np.arange(10, n)
+    sex, herd = rng.choice(["F", "M"], rows.size), rng.choice(["h1", "h2", "h3"], rows.size)
+    ped = pd.DataFrame({"id": ids, "sire": [ids[s] if s >= 0 else "0" for s in sire],
+                        "dam": [ids[d] if d >= 0 else "0" for d in dam]})
+    return ped, A, ids, U, rows, sex, herd
+
+
+def simulated_two_traits(seed, n=220):
+    """Two traits simulated from the model (G0, R0 below) on a random pedigree, 20% of y2 missing:
+    (setup as case_setup's, with the dense oracle's inputs)."""
+    rng = np.random.default_rng(seed)
+    G0, R0 = np.array([[1.0, 0.5], [0.5, 2.0]]), np.array([[2.0, 0.6], [0.6, 3.0]])
+    ped, A, ids, U, rows, sex, herd = _population(rng, n, G0)
     m = rows.size
-    sex, herd = rng.choice(["F", "M"], m), rng.choice(["h1", "h2", "h3"], m)
     x = rng.normal(size=m).round(3)
     Y = np.column_stack([5 + (sex == "M") + 0.3 * (herd == "h2"), 8 + 0.5 * x]) + U[rows] + \
         rng.standard_normal((m, 2)) @ np.linalg.cholesky(R0).T
     Y[rng.random(m) < 0.2, 1] = np.nan
     data = pd.DataFrame({"id": np.array(ids, dtype=object)[rows], "sex": sex, "herd": herd, "x": x,
                          "y1": Y[:, 0], "y2": Y[:, 1]})
-    ped = pd.DataFrame({"id": ids, "sire": [ids[s] if s >= 0 else "0" for s in sire],
-                        "dam": [ids[d] if d >= 0 else "0" for d in dam]})
     fixed = TWO_TRAIT_FIXED
     Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])[0] for k, t in enumerate(["y1", "y2"])]
     return data, ped, Y, Xs, incidence(data["id"], ids), A
@@ -114,13 +121,9 @@ def simulated_three_traits(seed, n=200):
     rng = np.random.default_rng(seed)
     G0 = np.array([[1.0, 0.4], [0.4, 1.5]])
     R0 = np.array([[2.0, 0.5, 0.3], [0.5, 1.5, -0.4], [0.3, -0.4, 2.5]])
-    sire, dam = random_pedigree(rng, n, 20)
-    A = tabular_a(sire, dam)
-    ids = [f"a{i}" for i in range(n)]
-    U = np.linalg.cholesky(A) @ rng.standard_normal((n, 2)) @ np.linalg.cholesky(G0).T
-    rows = np.arange(10, n)
+    ped, A, ids, U, rows, sex, herd = _population(rng, n, G0)
     m = rows.size
-    sex, herd, x = rng.choice(["F", "M"], m), rng.choice(["h1", "h2", "h3"], m), rng.normal(size=m).round(3)
+    x = rng.normal(size=m).round(3)
     Y = np.column_stack([5 + (sex == "M"), 3 + 0.4 * (herd == "h2"), 8 + 0.5 * x]) + \
         rng.standard_normal((m, 3)) @ np.linalg.cholesky(R0).T
     Y[:, [0, 2]] += U[rows]
@@ -129,8 +132,6 @@ def simulated_three_traits(seed, n=200):
     Y[miss] = np.nan
     data = pd.DataFrame({"id": np.array(ids, dtype=object)[rows], "sex": sex, "herd": herd, "x": x,
                          "y1": Y[:, 0], "y2": Y[:, 1], "y3": Y[:, 2]})
-    ped = pd.DataFrame({"id": ids, "sire": [ids[s] if s >= 0 else "0" for s in sire],
-                        "dam": [ids[d] if d >= 0 else "0" for d in dam]})
     fixed = {"y1": ["(Intercept)", "sex"], "y2": ["(Intercept)", "herd"], "y3": ["(Intercept)", "x"]}
     Xs = [design(data, np.flatnonzero(~np.isnan(Y[:, k])), fixed[t])[0] for k, t in enumerate(["y1", "y2", "y3"])]
     return data, ped, Y, Xs, incidence(data["id"], ids), A

@@ -103,28 +103,29 @@ def test_sex_limited_traits_keep_standard_errors():
     assert (r.heritability()["std_error"] > 0).all()
 
 
-def test_covariance_on_the_psd_boundary_converges():
+@pytest.fixture(scope="module")
+def no_herd_effect_fit():
+    """Two traits with a herd term in both, no herd effect simulated: the fit (shared by two tests)."""
     data, ped = simulated(1, n=300)
     m = hd.Model({"y1": "y1 ~ 1 + sex + (1|herd) + (1|id)", "y2": "y2 ~ 1 + (1|herd) + (1|id)"}, data,
                  relationships={"id": ped})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = m.fit()
+        return m.fit()
+
+
+def test_covariance_on_the_psd_boundary_converges(no_herd_effect_fit):
+    r = no_herd_effect_fit
     assert r.converged
     # no herd effect was simulated: the REML estimate of the herd covariance is 0 (the dense likelihood
     # rises in every positive semi-definite direction from there, checked in review)
     assert np.abs(r.covariance("herd").to_numpy()).max() < 1e-6
 
 
-def test_covariance_block_at_zero_is_flagged_as_boundary():
+def test_covariance_block_at_zero_is_flagged_as_boundary(no_herd_effect_fit):
     """A traits x traits block the finish brings to 0 (Sigma = its ridge eps I, ~3.6e-8 here) is reported as a
     scalar term at 0 is: exactly 0, boundary, no standard error (boundary_flags at the finish's scale)."""
-    data, ped = simulated(1, n=300)
-    m = hd.Model({"y1": "y1 ~ 1 + sex + (1|herd) + (1|id)", "y2": "y2 ~ 1 + (1|herd) + (1|id)"}, data,
-                 relationships={"id": ped})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = m.fit()
+    r = no_herd_effect_fit
     vc = r.variance_components
     herd, rest = vc[vc.group == "herd"], vc[vc.group != "herd"]
     assert herd["boundary"].all() and herd["std_error"].isna().all()
