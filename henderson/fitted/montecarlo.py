@@ -48,8 +48,8 @@ from ..options import N_PROBES
 from .mc_problem import MCProblem
 
 PCG_TOL = 1e-12      # ||r||^2 / ||b||^2 of the MME solve (BLUPF90's default) and of non-symmetric probes
-AI_TOL = 1e-6        # of the solve for the average information (it steers the Newton steps and gives the
-                     # sampling SEs): at 1M animals AI within 5e-5 of the 1e-10 solve's in 28 rounds (1e-8: 120)
+AI_TOL = 1e-6        # of the solve for the average information: it steers the Newton steps and gives the
+                     # sampling SEs, which tests/fitted/test_montecarlo.py compares with the exact fit's
 PROBE_ERROR = 0.05   # bound on the PCG error of each probe's quadratic form, in Monte Carlo SEs of the trace
 TOL = 1e-6           # Newton decrement score' AI^-1 score at convergence
 MAX_ITER = 50
