@@ -32,6 +32,14 @@ import henderson as hd
 from benchmarks.common import Phases
 
 
+def _model(data, pedigree):
+    """The model y ~ hy + (1|id) with the pedigree, and the start of both fits (half the variance of y each)."""
+    ped = hd.Pedigree.from_frame(pedigree, id="id", sire="sire", dam="dam")
+    m = hd.Model("y ~ hy + (1|id)", data, relationships={"id": ped})
+    v = float(np.var(m.design.y)) / 2
+    return m, {"id": v, "Residual": v}
+
+
 def run(n, probes=100, seed=1, fits=("mc", "exact"), json_path=None):
     """Simulate ``n`` animals and time the ``fits`` ("mc", "exact") of y ~ hy + (1|id) on one design, from
     the same start; write the phases (and estimates) to ``json_path``."""
@@ -40,10 +48,7 @@ def run(n, probes=100, seed=1, fits=("mc", "exact"), json_path=None):
     print(f"simulation: {time.perf_counter() - t:.1f} s (not counted); true variances {truth['variances']}")
     ph = Phases(f"MC AI-REML vs exact AI-REML, {n:,} animals ({len(data):,} records), y ~ hy + (1|id)")
     with ph.phase("pedigree + design"):
-        ped = hd.Pedigree.from_frame(pedigree, id="id", sire="sire", dam="dam")
-        m = hd.Model("y ~ hy + (1|id)", data, relationships={"id": ped})
-    v = float(np.var(m.design.y)) / 2
-    start = {"id": v, "Residual": v}
+        m, start = _model(data, pedigree)
     extra = {}
     if "mc" in fits:
         with ph.phase(f"MC AI-REML ({probes} probes)"):
@@ -76,10 +81,7 @@ def replicates(n, probes=30, seed=1, count=5, json_path=None):
     independent probe sets (probe seeds seed + 1, ..., seed + count): each estimate, (MC - exact) / MC SE,
     and the mean of the MC estimates with its standard error (the fits' spread / sqrt(count))."""
     data, pedigree, _ = hd.simulate(n, n_generations=10, h2=0.3, seed=seed)
-    m = hd.Model("y ~ hy + (1|id)", data,
-                 relationships={"id": hd.Pedigree.from_frame(pedigree, id="id", sire="sire", dam="dam")})
-    v = float(np.var(m.design.y)) / 2
-    start = {"id": v, "Residual": v}
+    m, start = _model(data, pedigree)
     exact = m.fit(start=start).theta
     rows = []
     for k in range(1, count + 1):
